@@ -1,0 +1,18 @@
+//! Database migrations for AMP Pool.
+//!
+//! Every migration here is frozen once it has landed on `main`: change the schema by adding a new
+//! migration, never by editing an old one. The same migrations run on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_initial;
+
+/// Runs the AMP Pool migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_initial::Migration)]
+    }
+}

@@ -1,0 +1,258 @@
+//! Building the state, the router, and serving until shutdown.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use async_graphql::{
+    Data,
+    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
+};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::{
+    Extension, Json, Router,
+    extract::{DefaultBodyLimit, State, WebSocketUpgrade},
+    http::{HeaderMap, StatusCode, header::AUTHORIZATION},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
+use secrecy::ExposeSecret;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+
+use crate::{
+    auth::{JwtKeys, LoginLimiter},
+    config::{ConfigError, Settings},
+    db,
+    events::EventBus,
+    graphql::{AppSchema, build_schema},
+    provider::Provider,
+    service::{admins, keys, secrets},
+    state::AppState,
+};
+
+/// Largest GraphQL request body (bulk key imports are big).
+const GRAPHQL_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// Connects to the database, applies migrations and prepares everything the server shares.
+pub async fn build_state(
+    settings: Settings,
+    shutdown: CancellationToken,
+) -> Result<AppState, ConfigError> {
+    settings.validate()?;
+    let db = db::connect(&settings).await?;
+    db::migrate(&db).await?;
+    let startup = |what: &str, error: crate::error::ServiceError| {
+        ConfigError(format!("cannot {what} at start-up: {error:#}"))
+    };
+
+    let jwt_secret = match &settings.jwt_secret {
+        Some(secret) => secret.expose_secret().to_string(),
+        None => secrets::get_or_create(&db, secrets::JWT_SECRET)
+            .await
+            .map_err(|e| startup("create the JWT secret", e))?,
+    };
+    let jwt = JwtKeys::new(jwt_secret.as_bytes(), settings.jwt_ttl_hours);
+
+    let password = settings.admin_password.as_ref().map(|p| p.expose_secret());
+    match admins::bootstrap(&db, &settings.admin_username, password)
+        .await
+        .map_err(|e| startup("create the first admin", e))?
+    {
+        admins::Bootstrap::Existing => {}
+        admins::Bootstrap::Created => {
+            tracing::info!(username = %settings.admin_username, "created the first admin with ADMIN_PASSWORD");
+        }
+        admins::Bootstrap::CreatedWithPassword(password) => {
+            tracing::warn!(
+                "created the first admin {:?} with the random password {password} — it is shown only once: log in and change it",
+                settings.admin_username
+            );
+        }
+    }
+
+    if let Some(amp_key) = &settings.amp_api_key {
+        seed_amp_key(&db, amp_key.expose_secret())
+            .await
+            .map_err(|e| startup("add AMP_API_KEY", e))?;
+    }
+
+    Ok(AppState {
+        db,
+        settings: Arc::new(settings),
+        events: EventBus::new(),
+        jwt: Arc::new(jwt),
+        login_limiter: Arc::new(LoginLimiter::default()),
+        shutdown,
+    })
+}
+
+/// `AMP_API_KEY` becomes the first AMP key when the pool has none.
+async fn seed_amp_key(
+    db: &sea_orm::DatabaseConnection,
+    secret: &str,
+) -> Result<(), crate::error::ServiceError> {
+    if keys::any_of_provider(db, Provider::Amp).await? {
+        return Ok(());
+    }
+    let key = keys::create(
+        db,
+        keys::NewKey {
+            name: "AMP (from AMP_API_KEY)".into(),
+            provider: Some(Provider::Amp),
+            api_key: secret.to_string(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tracing::info!(key_id = key.id, "added AMP_API_KEY as the first AMP key");
+    Ok(())
+}
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    let schema = build_schema(Some(state.clone()));
+    Router::new()
+        .route("/", get(welcome))
+        .route("/health", get(health))
+        .route(
+            "/graphql",
+            get(graphiql)
+                .post(graphql)
+                .layer(DefaultBodyLimit::max(GRAPHQL_BODY_LIMIT)),
+        )
+        .route("/graphql/ws", get(graphql_ws))
+        .layer(Extension(schema))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `listener` until `state.shutdown` is cancelled, then lets in-flight requests finish.
+pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    let shutdown = state.shutdown.clone();
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
+}
+
+/// Binds `HOST:PORT`, serves until Ctrl-C or SIGTERM.
+pub async fn run(settings: Settings) -> Result<(), ConfigError> {
+    settings.validate()?;
+    let addr = settings.listen_addr()?;
+    tracing::info!(config = %settings.summary(), "starting AMP Pool");
+    let listener = TcpListener::bind(addr).await.map_err(|error| {
+        ConfigError(match error.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "port {} on {} is already in use: stop the other server or set PORT to a free port",
+                addr.port(),
+                addr.ip()
+            ),
+            _ => format!("cannot listen on {addr}: {error}; check HOST and PORT"),
+        })
+    })?;
+    let shutdown = CancellationToken::new();
+    let state = build_state(settings, shutdown.clone()).await?;
+    tokio::spawn(shutdown_on_signal(shutdown));
+    let local = listener
+        .local_addr()
+        .map_err(|e| ConfigError(e.to_string()))?;
+    tracing::info!("AMP Pool listening on http://{local} (GraphiQL at /graphql)");
+    serve(listener, state)
+        .await
+        .map_err(|error| ConfigError(format!("server error: {error}")))?;
+    tracing::info!("AMP Pool stopped");
+    Ok(())
+}
+
+/// Cancels `shutdown` on Ctrl-C or SIGTERM.
+async fn shutdown_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+    shutdown.cancel();
+}
+
+async fn welcome() -> Html<&'static str> {
+    Html(include_str!("welcome.html"))
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => Json(json!({"status": "ok", "database": "ok"})).into_response(),
+        Err(error) => {
+            tracing::error!(error = %error, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "database": "unreachable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .title("AMP Pool GraphiQL")
+            .finish(),
+    )
+}
+
+async fn graphql(
+    State(state): State<AppState>,
+    Extension(schema): Extension<AppSchema>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let auth = state.jwt.authenticate(authorization);
+    schema.execute(request.into_inner().data(auth)).await.into()
+}
+
+async fn graphql_ws(
+    State(state): State<AppState>,
+    Extension(schema): Extension<AppSchema>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            let jwt = state.jwt.clone();
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    // The token may come as `Authorization` (with or without "Bearer ") or
+                    // `token`; without one, every operation is refused as UNAUTHENTICATED.
+                    let token = ["Authorization", "authorization", "token", "authToken"]
+                        .iter()
+                        .find_map(|name| payload.get(*name).and_then(|v| v.as_str()));
+                    let mut data = Data::default();
+                    data.insert(jwt.authenticate(token));
+                    Ok(data)
+                })
+                .serve()
+        })
+}

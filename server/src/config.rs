@@ -1,0 +1,272 @@
+//! The one typed configuration: command line and environment (and `.env` in development).
+//!
+//! Nothing else in the server reads environment variables; everything that needs a setting gets
+//! it from [`Settings`].
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+/// Default SQLite database, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/amp_pool.db?mode=rwc";
+/// Default upstream for OpenAI keys.
+pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com";
+/// Default upstream for Anthropic keys.
+pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+/// Default upstream for AMP keys.
+pub const DEFAULT_AMP_BASE_URL: &str = "https://ampcode.com";
+
+/// `amp-pool`: a self-hosted pool and proxy for OpenAI, Anthropic and AMP API keys.
+#[derive(Debug, Parser)]
+#[command(name = "amp-pool", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+/// What to do; `serve` when none is given.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the proxy, GraphQL API and admin UI.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL) and exit.
+    Schema,
+    /// Manage client access tokens for /v1.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage administrators.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// `amp-pool token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a client token and print it once.
+    Create {
+        /// A name to recognise the token by.
+        name: String,
+    },
+}
+
+/// `amp-pool admin …`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Set (or create) an administrator's password. Reads the new password from ADMIN_PASSWORD,
+    /// else from standard input.
+    SetPassword {
+        /// The administrator; defaults to ADMIN_USERNAME.
+        #[arg(long)]
+        username: Option<String>,
+    },
+}
+
+/// Every setting of a running AMP Pool.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "0.0.0.0", global = true)]
+    pub host: String,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "PORT", default_value_t = 8000, global = true)]
+    pub port: u16,
+    /// Database: `sqlite://…` (default, embedded) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+    /// Log every SQL statement.
+    #[arg(long, env = "DB_ECHO", default_value_t = false, global = true)]
+    pub db_echo: bool,
+    /// Secret that signs admin JWTs; generated and kept in the database when unset.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<SecretString>,
+    /// How long an admin login lasts, in hours.
+    #[arg(long, env = "JWT_TTL_HOURS", default_value_t = 24, global = true)]
+    pub jwt_ttl_hours: u32,
+    /// Administrator created on first start.
+    #[arg(long, env = "ADMIN_USERNAME", default_value = "admin", global = true)]
+    pub admin_username: String,
+    /// Password of that first administrator; a random one is printed once when unset.
+    #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true, global = true)]
+    pub admin_password: Option<SecretString>,
+    /// Added as the first AMP key when no AMP key exists yet.
+    #[arg(long, env = "AMP_API_KEY", hide_env_values = true, global = true)]
+    pub amp_api_key: Option<SecretString>,
+    /// Default upstream for OpenAI keys.
+    #[arg(long, env = "OPENAI_BASE_URL", default_value = DEFAULT_OPENAI_BASE_URL, global = true)]
+    pub openai_base_url: String,
+    /// Default upstream for Anthropic keys.
+    #[arg(long, env = "ANTHROPIC_BASE_URL", default_value = DEFAULT_ANTHROPIC_BASE_URL, global = true)]
+    pub anthropic_base_url: String,
+    /// Default upstream for AMP keys.
+    #[arg(long, env = "AMP_BASE_URL", default_value = DEFAULT_AMP_BASE_URL, global = true)]
+    pub amp_base_url: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            host: "0.0.0.0".into(),
+            port: 8000,
+            database_url: DEFAULT_DATABASE_URL.into(),
+            db_echo: false,
+            jwt_secret: None,
+            jwt_ttl_hours: 24,
+            admin_username: "admin".into(),
+            admin_password: None,
+            amp_api_key: None,
+            openai_base_url: DEFAULT_OPENAI_BASE_URL.into(),
+            anthropic_base_url: DEFAULT_ANTHROPIC_BASE_URL.into(),
+            amp_base_url: DEFAULT_AMP_BASE_URL.into(),
+        }
+    }
+}
+
+/// A setting that cannot work, described so the user knows what to change.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Settings {
+    /// Checks every setting that can be checked without I/O.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        let scheme = self.database_url.split(':').next().unwrap_or_default();
+        if !matches!(scheme, "sqlite" | "postgres" | "postgresql") {
+            return Err(ConfigError(format!(
+                "DATABASE_URL must start with sqlite:// or postgres://, not {:?}",
+                redact_url(&self.database_url)
+            )));
+        }
+        for (name, value) in [
+            ("OPENAI_BASE_URL", &self.openai_base_url),
+            ("ANTHROPIC_BASE_URL", &self.anthropic_base_url),
+            ("AMP_BASE_URL", &self.amp_base_url),
+        ] {
+            parse_http_url(value)
+                .map_err(|why| ConfigError(format!("{name} {why}, got {value:?}")))?;
+        }
+        if self.admin_username.trim().is_empty() {
+            return Err(ConfigError("ADMIN_USERNAME must not be empty".into()));
+        }
+        if let Some(secret) = &self.jwt_secret
+            && secret.expose_secret().len() < 16
+        {
+            return Err(ConfigError(
+                "JWT_SECRET must be at least 16 characters (or unset to generate one)".into(),
+            ));
+        }
+        if self.jwt_ttl_hours == 0 {
+            return Err(ConfigError("JWT_TTL_HOURS must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// The socket address from `HOST` and `PORT`.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        let ip = host.parse().map_err(|_| {
+            ConfigError(format!(
+                "HOST must be an IP address such as 0.0.0.0 or 127.0.0.1, got {:?}",
+                self.host
+            ))
+        })?;
+        Ok(SocketAddr::new(ip, self.port))
+    }
+
+    /// One line describing the effective configuration, secrets masked.
+    pub fn summary(&self) -> String {
+        format!(
+            "listen={}:{} database={} db_echo={} admin={} jwt_secret={} openai={} anthropic={} amp={} amp_api_key={}",
+            self.host,
+            self.port,
+            redact_url(&self.database_url),
+            self.db_echo,
+            self.admin_username,
+            if self.jwt_secret.is_some() {
+                "set"
+            } else {
+                "generated"
+            },
+            self.openai_base_url,
+            self.anthropic_base_url,
+            self.amp_base_url,
+            if self.amp_api_key.is_some() {
+                "set"
+            } else {
+                "unset"
+            },
+        )
+    }
+}
+
+/// Parses an `http://` or `https://` URL with a host, or says what is wrong with it.
+pub fn parse_http_url(value: &str) -> Result<Url, &'static str> {
+    let url = Url::parse(value).map_err(|_| "must be a URL such as https://api.example.com")?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("must start with http:// or https://");
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("must name a host");
+    }
+    Ok(url)
+}
+
+/// Hides the password of a URL such as `postgres://user:pw@host/db`.
+pub fn redact_url(value: &str) -> String {
+    match Url::parse(value) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("****"));
+            url.to_string()
+        }
+        _ => value.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(Settings::default().validate().is_ok());
+    }
+
+    #[test]
+    fn a_bad_base_url_names_the_variable() {
+        let settings = Settings {
+            openai_base_url: "ftp://example.com".into(),
+            ..Settings::default()
+        };
+        let error = settings.validate().expect_err("ftp is not http");
+        assert!(
+            error.0.starts_with("OPENAI_BASE_URL must start with http"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_bad_database_scheme_is_refused_without_showing_the_password() {
+        let settings = Settings {
+            database_url: "mysql://u:hunter2@db/x".into(),
+            ..Settings::default()
+        };
+        let error = settings.validate().expect_err("mysql is not supported");
+        assert!(error.0.contains("DATABASE_URL"), "{error}");
+        assert!(!error.0.contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn a_host_that_is_not_an_ip_is_refused() {
+        let settings = Settings {
+            host: "localhost:80".into(),
+            ..Settings::default()
+        };
+        assert!(settings.validate().is_err());
+    }
+}

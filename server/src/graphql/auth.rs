@@ -1,0 +1,107 @@
+//! `login`, `me` and `changePassword`.
+
+use async_graphql::{Context, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::{admin, state};
+use crate::error::GqlResult;
+use crate::{error::ServiceError, service::admins};
+
+/// A fresh admin session.
+#[derive(SimpleObject)]
+pub struct LoginPayload {
+    /// The JWT to send as `Authorization: Bearer <token>` (and in `connection_init` over
+    /// WebSocket).
+    token: String,
+    /// When the token stops working.
+    expires_at: DateTime<Utc>,
+    /// Who logged in.
+    username: String,
+}
+
+/// The logged-in administrator.
+#[derive(SimpleObject)]
+pub struct Admin {
+    /// Admin id.
+    id: i32,
+    /// Login name.
+    username: String,
+}
+
+/// Queries about the current session.
+#[derive(Default)]
+pub struct AuthQuery;
+
+#[Object]
+impl AuthQuery {
+    /// The administrator this request is authenticated as.
+    async fn me(&self, ctx: &Context<'_>) -> GqlResult<Admin> {
+        let session = admin(ctx)?;
+        let found = admins::get(&state(ctx)?.db, session.user_id).await?;
+        Ok(Admin {
+            id: found.id,
+            username: found.username,
+        })
+    }
+}
+
+/// Logging in and changing passwords.
+#[derive(Default)]
+pub struct AuthMutation;
+
+#[Object]
+impl AuthMutation {
+    /// Exchanges a username and password for a JWT. The only operation allowed without one.
+    /// Attempts are limited per username; past the limit the answer is `RATE_LIMITED`.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+        password: String,
+    ) -> GqlResult<LoginPayload> {
+        let app = state(ctx)?;
+        if !app.login_limiter.allow(&username) {
+            return Err(ServiceError::RateLimited(
+                "too many login attempts for this user; wait a minute and try again".into(),
+            )
+            .into());
+        }
+        let Some(found) = admins::authenticate(&app.db, &username, &password).await? else {
+            tracing::warn!(username = %username, "failed admin login");
+            return Err(ServiceError::Unauthenticated("wrong username or password".into()).into());
+        };
+        let (token, expires_at) = app.jwt.issue(found.id, &found.username)?;
+        tracing::info!(username = %found.username, "admin logged in");
+        Ok(LoginPayload {
+            token,
+            expires_at,
+            username: found.username,
+        })
+    }
+
+    /// Changes the current administrator's password; the current one must be given.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> GqlResult<bool> {
+        let session = admin(ctx)?;
+        let app = state(ctx)?;
+        if admins::authenticate(&app.db, &session.username, &current_password)
+            .await?
+            .is_none()
+        {
+            return Err(ServiceError::invalid("currentPassword", "is wrong").into());
+        }
+        admins::set_password(&app.db, &session.username, &new_password)
+            .await
+            .map_err(|error| match error {
+                ServiceError::InvalidInput { message, .. } => {
+                    ServiceError::invalid("newPassword", message)
+                }
+                other => other,
+            })?;
+        Ok(true)
+    }
+}

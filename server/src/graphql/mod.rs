@@ -1,0 +1,83 @@
+//! The GraphQL management API: one schema merged from a module per domain.
+//!
+//! Every operation but `login` (and introspection) needs an admin JWT; [`guard::RequireAdmin`]
+//! enforces that once for the whole schema, before any resolver runs.
+
+mod auth;
+mod config;
+mod events;
+mod extensions;
+mod guard;
+mod keys;
+mod tokens;
+
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
+
+use crate::{auth::AdminSession, auth::Authentication, error::ServiceError, state::AppState};
+
+/// Deepest selection a query may have (GraphiQL's introspection query needs 13).
+const MAX_DEPTH: usize = 16;
+/// Highest complexity a query may have.
+const MAX_COMPLEXITY: usize = 2_000;
+
+/// The full schema type.
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// Every query, merged from the domain modules.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(
+    auth::AuthQuery,
+    keys::KeyQuery,
+    tokens::TokenQuery,
+    config::ConfigQuery,
+);
+
+/// Every mutation, merged from the domain modules.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    auth::AuthMutation,
+    keys::KeyMutation,
+    tokens::TokenMutation,
+    config::ConfigMutation,
+);
+
+/// Every subscription.
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(events::EventSubscription);
+
+/// Builds the schema; `state` is absent only when the SDL is printed.
+pub fn build_schema(state: Option<AppState>) -> AppSchema {
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .extension(extensions::ErrorCodes)
+    .extension(guard::RequireAdmin);
+    if let Some(state) = state {
+        builder = builder.data(state);
+    }
+    builder.finish()
+}
+
+/// The schema in SDL, as checked in at `schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(None).sdl()
+}
+
+/// The application state of a resolver.
+fn state<'a>(ctx: &Context<'a>) -> Result<&'a AppState, ServiceError> {
+    ctx.data::<AppState>()
+        .map_err(|_| ServiceError::internal(anyhow::anyhow!("schema built without state")))
+}
+
+/// The admin making this request; the guard has already refused anyone else.
+fn admin<'a>(ctx: &Context<'a>) -> Result<&'a AdminSession, ServiceError> {
+    match ctx.data_opt::<Authentication>() {
+        Some(Authentication::Admin(session)) => Ok(session),
+        Some(Authentication::Anonymous(why)) => Err(ServiceError::Unauthenticated((*why).into())),
+        None => Err(ServiceError::Unauthenticated("missing bearer token".into())),
+    }
+}

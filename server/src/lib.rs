@@ -1,0 +1,18 @@
+//! AMP Pool: a self-hosted pool and proxy for OpenAI, Anthropic and AMP API keys.
+//!
+//! The binary only boots; everything lives here so tests can start the real server on port 0
+//! with [`app::build_state`] and [`app::serve`].
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod entity;
+pub mod error;
+pub mod events;
+pub mod graphql;
+pub mod provider;
+pub mod secret;
+pub mod service;
+pub mod state;
