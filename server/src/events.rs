@@ -71,6 +71,11 @@ impl EventBus {
         let _ = self.requests.send(Arc::new(event));
     }
 
+    /// How many subscribers listen for request events right now.
+    pub fn request_subscribers(&self) -> usize {
+        self.requests.receiver_count()
+    }
+
     /// A new receiver of request events from now on.
     pub fn subscribe_requests(&self) -> broadcast::Receiver<Arc<RequestEvent>> {
         self.requests.subscribe()

@@ -1,0 +1,288 @@
+//! The test harness: a real server on 127.0.0.1:0 with its own fresh database (a temporary
+//! SQLite file, or a new PostgreSQL database when `DATABASE_URL` is a `postgres://` URL).
+
+use std::net::SocketAddr;
+
+use amp_pool::{app, config::Settings, state::AppState};
+use futures::{SinkExt, StreamExt};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_util::sync::CancellationToken;
+
+pub const ADMIN_USERNAME: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "test-password-1";
+pub const JWT_SECRET: &str = "test-jwt-secret-0123456789";
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    /// Kept alive for the server; dropped (and removed) with the app.
+    _database: TestDatabase,
+    /// The admin JWT, after [`TestApp::spawn`] logged in.
+    pub token: String,
+    shutdown: CancellationToken,
+}
+
+impl TestApp {
+    /// Starts a server on a fresh database and logs in as the admin.
+    pub async fn spawn() -> TestApp {
+        let mut app = Self::spawn_anonymous().await;
+        app.token = app.login(ADMIN_USERNAME, ADMIN_PASSWORD).await;
+        app
+    }
+
+    /// Starts a server on a fresh database without logging in.
+    pub async fn spawn_anonymous() -> TestApp {
+        let database = TestDatabase::create().await;
+        let settings = database.settings();
+        let shutdown = CancellationToken::new();
+        let state = app::build_state(settings, shutdown.clone())
+            .await
+            .expect("the app starts");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let addr = listener.local_addr().expect("has an address");
+        tokio::spawn(app::serve(listener, state.clone()));
+        TestApp {
+            addr,
+            http: reqwest::Client::new(),
+            state,
+            _database: database,
+            token: String::new(),
+            shutdown,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Logs in and returns the JWT; panics when login fails.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let response = self.login_response(username, password).await;
+        response["data"]["login"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login failed: {response}"))
+            .to_string()
+    }
+
+    /// The raw answer to a `login` mutation.
+    pub async fn login_response(&self, username: &str, password: &str) -> Value {
+        self.graphql_with(
+            None,
+            "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token expiresAt username } }",
+            json!({"u": username, "p": password}),
+        )
+        .await
+    }
+
+    /// A GraphQL operation as the logged-in admin.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let token = self.token.clone();
+        self.graphql_with(Some(&format!("Bearer {token}")), query, variables)
+            .await
+    }
+
+    /// A GraphQL operation with the given `Authorization` header (or none).
+    pub async fn graphql_with(
+        &self,
+        authorization: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let mut request = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({"query": query, "variables": variables}));
+        if let Some(authorization) = authorization {
+            request = request.header("Authorization", authorization);
+        }
+        let response = request.send().await.expect("request is sent");
+        assert!(
+            response.status().is_success(),
+            "GraphQL answered HTTP {}",
+            response.status()
+        );
+        response.json().await.expect("GraphQL answers JSON")
+    }
+
+    /// Opens a GraphQL WebSocket with `protocol` and sends `connection_init` with `payload`.
+    pub async fn websocket(&self, protocol: &str, payload: Value) -> WsClient {
+        let mut request = format!("ws://{}/graphql/ws", self.addr)
+            .into_client_request()
+            .expect("valid ws request");
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_str(protocol).expect("valid header"),
+        );
+        let (stream, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("websocket connects");
+        let mut client = WsClient { stream };
+        client
+            .send(json!({"type": "connection_init", "payload": payload}))
+            .await;
+        client
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// The first error's `extensions.code`.
+pub fn error_code(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {response}"))
+}
+
+/// The first error's message.
+pub fn error_message(response: &Value) -> &str {
+    response["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error in {response}"))
+}
+
+/// Asserts the response has no errors and returns its data.
+pub fn data(response: &Value) -> &Value {
+    assert!(
+        response.get("errors").is_none(),
+        "unexpected errors: {response}"
+    );
+    &response["data"]
+}
+
+/// A GraphQL WebSocket client, bounded by time limits so no test can hang.
+pub struct WsClient {
+    stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl WsClient {
+    pub async fn send(&mut self, message: Value) {
+        self.stream
+            .send(Message::text(message.to_string()))
+            .await
+            .expect("ws send");
+    }
+
+    /// The next JSON text message, skipping keep-alives; `None` when the socket closed.
+    pub async fn next_json(&mut self) -> Option<Value> {
+        let deadline = std::time::Duration::from_secs(10);
+        loop {
+            let message = tokio::time::timeout(deadline, self.stream.next())
+                .await
+                .expect("a websocket message within 10 s");
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    let value: Value = serde_json::from_str(&text).expect("JSON message");
+                    if matches!(value["type"].as_str(), Some("ka" | "ping" | "pong")) {
+                        continue;
+                    }
+                    return Some(value);
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+}
+
+/// A database that exists for one test.
+pub struct TestDatabase {
+    url: String,
+    /// Keeps the SQLite folder alive; removed on drop.
+    _folder: Option<tempfile::TempDir>,
+    /// For PostgreSQL: the server URL and database name to drop afterwards.
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub async fn create() -> TestDatabase {
+        match std::env::var("DATABASE_URL") {
+            Ok(url) if url.starts_with("postgres") => Self::create_postgres(url).await,
+            _ => {
+                let folder = tempfile::tempdir().expect("temp dir");
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    folder.path().join("amp_pool.db").display()
+                );
+                TestDatabase {
+                    url,
+                    _folder: Some(folder),
+                    postgres: None,
+                }
+            }
+        }
+    }
+
+    async fn create_postgres(server_url: String) -> TestDatabase {
+        use sea_orm::{ConnectionTrait, Database};
+        let name = format!("amp_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(&server_url)
+            .await
+            .expect("the PostgreSQL server in DATABASE_URL is reachable");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("creates a test database");
+        admin.close().await.ok();
+        let mut url = url::Url::parse(&server_url).expect("DATABASE_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        TestDatabase {
+            url: url.to_string(),
+            _folder: None,
+            postgres: Some((server_url, name)),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Settings for a server on this database, listening on 127.0.0.1:0.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            host: "127.0.0.1".into(),
+            port: 0,
+            database_url: self.url.clone(),
+            jwt_secret: Some(SecretString::from(JWT_SECRET)),
+            admin_username: ADMIN_USERNAME.into(),
+            admin_password: Some(SecretString::from(ADMIN_PASSWORD)),
+            ..Settings::default()
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((server_url, name)) = self.postgres.take() else {
+            return;
+        };
+        // Dropping needs async I/O; do it on a small runtime of its own so it works from any
+        // test's Drop.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                use sea_orm::{ConnectionTrait, Database};
+                if let Ok(admin) = Database::connect(&server_url).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                    admin.close().await.ok();
+                }
+            });
+        })
+        .join();
+    }
+}
