@@ -21,15 +21,23 @@ use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
 use crate::{
+    access::AccessGate,
     auth::{JwtKeys, LoginLimiter},
     config::{ConfigError, Settings},
     db,
     events::EventBus,
     graphql::{AppSchema, build_schema},
+    live_config::LiveConfig,
+    pool::{KeyPool, ProviderUrls},
     provider::Provider,
+    proxy,
+    recorder::{BatchLimits, Recorder},
     service::{admins, keys, secrets},
     state::AppState,
 };
+
+/// How long in-flight requests may take to finish once shutdown begins.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Largest GraphQL request body (bulk key imports are big).
 const GRAPHQL_BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -77,14 +85,58 @@ pub async fn build_state(
             .map_err(|e| startup("add AMP_API_KEY", e))?;
     }
 
-    Ok(AppState {
+    let live = LiveConfig::default();
+    live.seed(&db)
+        .await
+        .map_err(|e| startup("load the run-time configuration", e))?;
+    let pool = Arc::new(KeyPool::new(ProviderUrls {
+        openai: settings.openai_base_url.clone(),
+        anthropic: settings.anthropic_base_url.clone(),
+        amp: settings.amp_base_url.clone(),
+    }));
+    pool.reload(&db, &live.current().proxy)
+        .await
+        .map_err(|e| startup("load the keys", e))?;
+    let access = Arc::new(AccessGate::default());
+    access
+        .reload(&db)
+        .await
+        .map_err(|e| startup("load the access tokens", e))?;
+    let events = EventBus::new();
+    let recorder = Recorder::spawn(db.clone(), events.clone(), BatchLimits::default());
+
+    let state = AppState {
         db,
         settings: Arc::new(settings),
-        events: EventBus::new(),
+        live,
+        pool,
+        access,
+        recorder,
+        events,
         jwt: Arc::new(jwt),
         login_limiter: Arc::new(LoginLimiter::default()),
         shutdown,
-    })
+    };
+    tokio::spawn(refresh_periodically(state.clone()));
+    Ok(state)
+}
+
+/// How often keys, tokens and settings are re-read, to pick up changes made elsewhere (the
+/// CLI, another instance on the same database).
+const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn refresh_periodically(state: AppState) {
+    let mut ticks = tokio::time::interval(REFRESH_EVERY);
+    ticks.tick().await;
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                state.reload_config().await;
+                state.reload_tokens().await;
+            }
+            () = state.shutdown.cancelled() => return,
+        }
+    }
 }
 
 /// `AMP_API_KEY` becomes the first AMP key when the pool has none.
@@ -123,19 +175,33 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/graphql/ws", get(graphql_ws))
         .layer(Extension(schema))
+        .merge(proxy::router())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Serves `listener` until `state.shutdown` is cancelled, then lets in-flight requests finish.
+/// Serves `listener` until `state.shutdown` is cancelled, lets in-flight requests finish (for
+/// at most [`SHUTDOWN_GRACE`]), then waits until the writer has committed every record.
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let shutdown = state.shutdown.clone();
-    axum::serve(
+    let server = axum::serve(
         listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await
+    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let grace = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    let result = tokio::select! {
+        result = server => result,
+        () = grace => {
+            tracing::warn!("in-flight requests did not finish within {} s; closing them", SHUTDOWN_GRACE.as_secs());
+            Ok(())
+        }
+    };
+    state.recorder.flush().await;
+    result
 }
 
 /// Binds `HOST:PORT`, serves until Ctrl-C or SIGTERM.

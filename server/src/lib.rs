@@ -3,6 +3,7 @@
 //! The binary only boots; everything lives here so tests can start the real server on port 0
 //! with [`app::build_state`] and [`app::serve`].
 
+pub mod access;
 pub mod app;
 pub mod auth;
 pub mod cli;
@@ -12,7 +13,12 @@ pub mod entity;
 pub mod error;
 pub mod events;
 pub mod graphql;
+pub mod live_config;
+pub mod pool;
 pub mod provider;
+pub mod proxy;
+pub mod recorder;
 pub mod secret;
 pub mod service;
 pub mod state;
+pub mod usage;

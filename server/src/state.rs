@@ -6,19 +6,31 @@ use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    access::AccessGate,
     auth::{JwtKeys, LoginLimiter},
     config::Settings,
     events::EventBus,
+    live_config::LiveConfig,
+    pool::KeyPool,
+    recorder::Recorder,
 };
 
-/// Handles to everything a request may need. Request-derived data (the admin session) travels
-/// in the request, never here.
+/// Handles to everything a request may need. Request-derived data (the admin session, the
+/// client token) travels in the request, never here.
 #[derive(Clone)]
 pub struct AppState {
     /// The database pool.
     pub db: DatabaseConnection,
-    /// The effective configuration.
+    /// The start-up configuration.
     pub settings: Arc<Settings>,
+    /// Settings admins change at run time.
+    pub live: LiveConfig,
+    /// The upstream keys, in memory.
+    pub pool: Arc<KeyPool>,
+    /// The client tokens for `/v1`, in memory.
+    pub access: Arc<AccessGate>,
+    /// The batching writer of request logs and rollups.
+    pub recorder: Recorder,
     /// The bus that carries live events from the proxy to subscriptions.
     pub events: EventBus,
     /// Admin JWT signing and verification.
@@ -27,4 +39,29 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// Cancelled when the server begins to shut down.
     pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// Rebuilds the key snapshot after keys changed. A failure keeps the old snapshot.
+    pub async fn reload_keys(&self) {
+        let live = self.live.current();
+        if let Err(error) = self.pool.reload(&self.db, &live.proxy).await {
+            tracing::error!(error = %error, "cannot reload the key pool; keeping the previous snapshot");
+        }
+    }
+
+    /// Rebuilds the client token table after tokens changed.
+    pub async fn reload_tokens(&self) {
+        if let Err(error) = self.access.reload(&self.db).await {
+            tracing::error!(error = %error, "cannot reload access tokens; keeping the previous table");
+        }
+    }
+
+    /// Re-reads run-time settings (and rebuilds the key clients they shape).
+    pub async fn reload_config(&self) {
+        if let Err(error) = self.live.reload(&self.db).await {
+            tracing::error!(error = %error, "cannot reload the configuration");
+        }
+        self.reload_keys().await;
+    }
 }

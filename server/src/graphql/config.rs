@@ -61,7 +61,9 @@ pub struct ConfigMutation;
 #[Object]
 impl ConfigMutation {
     /// Creates or replaces the entry under `key`. Keys are lowercase letters, digits, `_`, `.`
-    /// and `-`; a null `memo` keeps the current memo.
+    /// and `-`; a null `memo` keeps the current memo. The known keys `proxy`, `health`,
+    /// `model_prices` and `models` must have their documented shape (else `BAD_USER_INPUT`)
+    /// and take effect at once.
     async fn set_config(
         &self,
         ctx: &Context<'_>,
@@ -69,12 +71,17 @@ impl ConfigMutation {
         value: Json<Value>,
         memo: Option<String>,
     ) -> GqlResult<ConfigEntry> {
-        let entry = config_entries::set(&state(ctx)?.db, &key, &value.0, memo.as_deref()).await?;
+        let app = state(ctx)?;
+        let entry = config_entries::set(&app.db, &key, &value.0, memo.as_deref()).await?;
+        app.reload_config().await;
         Ok(ConfigEntry(entry))
     }
 
     /// Deletes the entry under `key`; false when there was none.
     async fn delete_config(&self, ctx: &Context<'_>, key: String) -> GqlResult<bool> {
-        Ok(config_entries::delete(&state(ctx)?.db, &key).await?)
+        let app = state(ctx)?;
+        let deleted = config_entries::delete(&app.db, &key).await?;
+        app.reload_config().await;
+        Ok(deleted)
     }
 }

@@ -303,6 +303,7 @@ impl KeyMutation {
             },
         )
         .await?;
+        state(ctx)?.reload_keys().await;
         tracing::info!(key_id = key.id, provider = %key.provider, "key created");
         Ok(ApiKey(key))
     }
@@ -314,8 +315,10 @@ impl KeyMutation {
         id: i32,
         input: UpdateKeyInput,
     ) -> GqlResult<ApiKey> {
+        let app = state(ctx)?;
+        let enable = input.enabled == Some(true);
         let key = keys::update(
-            &state(ctx)?.db,
+            &app.db,
             id,
             KeyChanges {
                 name: input.name,
@@ -331,12 +334,18 @@ impl KeyMutation {
             },
         )
         .await?;
+        if enable {
+            app.pool.reset_health(id);
+        }
+        app.reload_keys().await;
         Ok(ApiKey(key))
     }
 
     /// Deletes a key; its request log rows stay.
     async fn delete_key(&self, ctx: &Context<'_>, id: i32) -> GqlResult<bool> {
-        keys::delete(&state(ctx)?.db, id).await?;
+        let app = state(ctx)?;
+        keys::delete(&app.db, id).await?;
+        app.reload_keys().await;
         tracing::info!(key_id = id, "key deleted");
         Ok(true)
     }
@@ -349,7 +358,12 @@ impl KeyMutation {
         id: i32,
         enabled: bool,
     ) -> GqlResult<ApiKey> {
-        let key = keys::set_enabled(&state(ctx)?.db, id, enabled).await?;
+        let app = state(ctx)?;
+        let key = keys::set_enabled(&app.db, id, enabled).await?;
+        if enabled {
+            app.pool.reset_health(id);
+        }
+        app.reload_keys().await;
         Ok(ApiKey(key))
     }
 
@@ -359,8 +373,9 @@ impl KeyMutation {
         ctx: &Context<'_>,
         input: ImportKeysInput,
     ) -> GqlResult<ImportKeysReport> {
+        let app = state(ctx)?;
         let report = key_import::import(
-            &state(ctx)?.db,
+            &app.db,
             ImportRequest {
                 provider: Some(input.provider),
                 text: input.keys,
@@ -374,6 +389,7 @@ impl KeyMutation {
             },
         )
         .await?;
+        app.reload_keys().await;
         tracing::info!(
             created = report.created,
             duplicates = report.duplicates.len(),

@@ -152,8 +152,9 @@ impl TokenMutation {
         ctx: &Context<'_>,
         input: CreateAccessTokenInput,
     ) -> GqlResult<CreatedAccessToken> {
+        let app = state(ctx)?;
         let (token, row) = access_tokens::create(
-            &state(ctx)?.db,
+            &app.db,
             NewToken {
                 name: input.name,
                 expires_at: input.expires_at,
@@ -164,6 +165,7 @@ impl TokenMutation {
             },
         )
         .await?;
+        app.reload_tokens().await;
         tracing::info!(token_id = row.id, "access token created");
         Ok(CreatedAccessToken {
             token,
@@ -178,8 +180,9 @@ impl TokenMutation {
         id: i32,
         input: UpdateAccessTokenInput,
     ) -> GqlResult<AccessToken> {
+        let app = state(ctx)?;
         let row = access_tokens::update(
-            &state(ctx)?.db,
+            &app.db,
             id,
             TokenChanges {
                 name: input.name,
@@ -192,12 +195,15 @@ impl TokenMutation {
             },
         )
         .await?;
+        app.reload_tokens().await;
         Ok(AccessToken(row))
     }
 
     /// Revokes a token: it stops working at once.
     async fn revoke_access_token(&self, ctx: &Context<'_>, id: i32) -> GqlResult<AccessToken> {
-        let row = access_tokens::revoke(&state(ctx)?.db, id).await?;
+        let app = state(ctx)?;
+        let row = access_tokens::revoke(&app.db, id).await?;
+        app.reload_tokens().await;
         tracing::info!(token_id = id, "access token revoked");
         Ok(AccessToken(row))
     }

@@ -39,6 +39,7 @@ pub async fn set(
     memo: Option<&str>,
 ) -> Result<Model, ServiceError> {
     let key = config_key(key)?;
+    crate::live_config::validate(&key, value)?;
     let text = serde_json::to_string(value).map_err(ServiceError::internal)?;
     if text.len() > MAX_VALUE_BYTES {
         return Err(ServiceError::invalid(

@@ -25,6 +25,7 @@ pub struct TestApp {
     /// The admin JWT, after [`TestApp::spawn`] logged in.
     pub token: String,
     shutdown: CancellationToken,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl TestApp {
@@ -45,15 +46,85 @@ impl TestApp {
             .expect("the app starts");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
         let addr = listener.local_addr().expect("has an address");
-        tokio::spawn(app::serve(listener, state.clone()));
+        let server = tokio::spawn(app::serve(listener, state.clone()));
         TestApp {
             addr,
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
             state,
             _database: database,
             token: String::new(),
             shutdown,
+            server: Some(server),
         }
+    }
+
+    /// Begins shutdown (as SIGTERM does) and waits until the server has stopped and the writer
+    /// has committed everything.
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            tokio::time::timeout(std::time::Duration::from_secs(60), server)
+                .await
+                .expect("the server stops within 60 s")
+                .unwrap()
+                .unwrap();
+        }
+    }
+
+    /// Adds a key through GraphQL; `extra` holds further `CreateKeyInput` fields.
+    pub async fn add_key(&self, provider: &str, secret: &str, extra: Value) -> i64 {
+        let mut input = json!({"name": secret, "provider": provider, "apiKey": secret});
+        input
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().cloned().unwrap_or_default());
+        let response = self
+            .graphql(
+                "mutation($input: CreateKeyInput!) { createKey(input: $input) { id } }",
+                json!({"input": input}),
+            )
+            .await;
+        data(&response)["createKey"]["id"].as_i64().unwrap()
+    }
+
+    /// Creates a client token through GraphQL and returns its secret.
+    pub async fn client_token(&self, input: Value) -> String {
+        let mut full = json!({"name": "client"});
+        full.as_object_mut()
+            .unwrap()
+            .extend(input.as_object().cloned().unwrap_or_default());
+        let response = self
+            .graphql(
+                "mutation($input: CreateAccessTokenInput!) { createAccessToken(input: $input) { token } }",
+                json!({"input": full}),
+            )
+            .await;
+        data(&response)["createAccessToken"]["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// POSTs `body` to a `/v1` path with the client token as a bearer.
+    pub async fn v1(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Every log row, oldest first, once everything handed to the writer is committed.
+    pub async fn log_rows(&self) -> Vec<amp_pool::entity::api_request_log::Model> {
+        use sea_orm::{EntityTrait, QueryOrder};
+        self.state.recorder.flush().await;
+        amp_pool::entity::api_request_log::Entity::find()
+            .order_by_asc(amp_pool::entity::api_request_log::Column::Id)
+            .all(&self.state.db)
+            .await
+            .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -256,6 +327,11 @@ impl TestDatabase {
             jwt_secret: Some(SecretString::from(JWT_SECRET)),
             admin_username: ADMIN_USERNAME.into(),
             admin_password: Some(SecretString::from(ADMIN_PASSWORD)),
+            // Nothing in a test may reach a real provider: keys name the mock as their base URL,
+            // and these defaults refuse connections.
+            openai_base_url: "http://127.0.0.1:9".into(),
+            anthropic_base_url: "http://127.0.0.1:9".into(),
+            amp_base_url: "http://127.0.0.1:9".into(),
             ..Settings::default()
         }
     }

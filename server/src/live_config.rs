@@ -1,0 +1,307 @@
+//! Settings that admins change at run time through `setConfig`, held in memory so the proxy
+//! never reads the database for them.
+//!
+//! Each known config key has a typed shape; `setConfig` refuses a value that does not parse,
+//! and a key that is absent falls back to the defaults here.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use arc_swap::ArcSwap;
+use sea_orm::ConnectionTrait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{error::ServiceError, provider::Provider, service::config_entries};
+
+/// Config key of [`ProxyTuning`].
+pub const PROXY_KEY: &str = "proxy";
+/// Config key of [`HealthTuning`].
+pub const HEALTH_KEY: &str = "health";
+/// Config key of the price table.
+pub const PRICES_KEY: &str = "model_prices";
+/// Config key of the model catalogue served at `/v1/models`.
+pub const MODELS_KEY: &str = "models";
+
+/// How the proxy forwards requests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProxyTuning {
+    /// Upstream attempts per client request, failover included.
+    pub max_attempts: u32,
+    /// Connecting to the upstream (or its proxy) may take this long.
+    pub connect_timeout_ms: u64,
+    /// The upstream must answer with headers within this time.
+    pub first_byte_timeout_ms: u64,
+    /// A stream that sends nothing for this long is cut.
+    pub stream_idle_timeout_ms: u64,
+    /// User-Agent for keys without one of their own.
+    pub default_user_agent: String,
+    /// Largest request body accepted from a client, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ProxyTuning {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            connect_timeout_ms: 10_000,
+            first_byte_timeout_ms: 120_000,
+            stream_idle_timeout_ms: 300_000,
+            default_user_agent: concat!("amp-pool/", env!("CARGO_PKG_VERSION")).into(),
+            max_body_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// When keys cool down or are disabled automatically.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthTuning {
+    /// Cooldown after a 429 that names no reset time.
+    pub rate_limit_cooldown_secs: u64,
+    /// Cooldown after a 5xx, 529 or timeout.
+    pub error_cooldown_secs: u64,
+    /// This many failures inside `failure_window_secs` disable the key.
+    pub failure_threshold: u32,
+    /// The window for `failure_threshold`.
+    pub failure_window_secs: u64,
+}
+
+impl Default for HealthTuning {
+    fn default() -> Self {
+        Self {
+            rate_limit_cooldown_secs: 60,
+            error_cooldown_secs: 10,
+            failure_threshold: 5,
+            failure_window_secs: 300,
+        }
+    }
+}
+
+/// USD per million tokens for one model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelPrice {
+    pub input: f64,
+    pub output: f64,
+    pub cache_read: f64,
+    pub cache_write: f64,
+}
+
+/// Prices by model name; a model matches its exact name, else the longest name it starts with
+/// (`claude-sonnet-4-5-20250929` is priced as `claude-sonnet-4-5`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PriceTable(pub BTreeMap<String, ModelPrice>);
+
+impl PriceTable {
+    /// The price of `model`, if it has one.
+    pub fn price_of(&self, model: &str) -> Option<&ModelPrice> {
+        if let Some(price) = self.0.get(model) {
+            return Some(price);
+        }
+        self.0
+            .iter()
+            .filter(|(name, _)| model.starts_with(name.as_str()))
+            .max_by_key(|(name, _)| name.len())
+            .map(|(_, price)| price)
+    }
+
+    /// Current list prices of common OpenAI and Anthropic models (USD per million tokens).
+    pub fn seed() -> Self {
+        let price = |input, output, cache_read, cache_write| ModelPrice {
+            input,
+            output,
+            cache_read,
+            cache_write,
+        };
+        let entries = [
+            ("gpt-5", price(1.25, 10.0, 0.125, 0.0)),
+            ("gpt-5-mini", price(0.25, 2.0, 0.025, 0.0)),
+            ("gpt-5-nano", price(0.05, 0.4, 0.005, 0.0)),
+            ("gpt-4.1", price(2.0, 8.0, 0.5, 0.0)),
+            ("gpt-4.1-mini", price(0.4, 1.6, 0.1, 0.0)),
+            ("gpt-4.1-nano", price(0.1, 0.4, 0.025, 0.0)),
+            ("gpt-4o", price(2.5, 10.0, 1.25, 0.0)),
+            ("gpt-4o-mini", price(0.15, 0.6, 0.075, 0.0)),
+            ("o3", price(2.0, 8.0, 0.5, 0.0)),
+            ("o4-mini", price(1.1, 4.4, 0.275, 0.0)),
+            ("claude-opus-4-1", price(15.0, 75.0, 1.5, 18.75)),
+            ("claude-opus-4", price(15.0, 75.0, 1.5, 18.75)),
+            ("claude-sonnet-4-5", price(3.0, 15.0, 0.3, 3.75)),
+            ("claude-sonnet-4", price(3.0, 15.0, 0.3, 3.75)),
+            ("claude-3-7-sonnet", price(3.0, 15.0, 0.3, 3.75)),
+            ("claude-haiku-4-5", price(1.0, 5.0, 0.1, 1.25)),
+            ("claude-3-5-haiku", price(0.8, 4.0, 0.08, 1.0)),
+        ];
+        Self(
+            entries
+                .into_iter()
+                .map(|(name, price)| (name.to_string(), price))
+                .collect(),
+        )
+    }
+}
+
+/// Models listed at `/v1/models`, by provider name (`openai`, `anthropic`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelCatalog {
+    pub openai: Vec<String>,
+    pub anthropic: Vec<String>,
+}
+
+impl Default for ModelCatalog {
+    fn default() -> Self {
+        let seed = PriceTable::seed();
+        let names = |prefixes: &[&str]| {
+            seed.0
+                .keys()
+                .filter(|name| prefixes.iter().any(|p| name.starts_with(p)))
+                .cloned()
+                .collect()
+        };
+        Self {
+            openai: names(&["gpt-", "o3", "o4"]),
+            anthropic: names(&["claude-"]),
+        }
+    }
+}
+
+impl ModelCatalog {
+    /// The models a key of `provider` serves in the OpenAI (`false`) or Anthropic (`true`)
+    /// format.
+    pub fn for_provider(&self, provider: Provider) -> Vec<&str> {
+        let list: Vec<&Vec<String>> = match provider {
+            Provider::OpenAi => vec![&self.openai],
+            Provider::Anthropic => vec![&self.anthropic],
+            Provider::Amp => vec![&self.openai, &self.anthropic],
+        };
+        list.into_iter().flatten().map(String::as_str).collect()
+    }
+}
+
+/// Everything run-time configurable, as one immutable value.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveSettings {
+    pub proxy: ProxyTuning,
+    pub health: HealthTuning,
+    pub prices: PriceTable,
+    pub models: ModelCatalog,
+}
+
+/// The current [`LiveSettings`], swapped whole on every reload.
+#[derive(Clone, Default)]
+pub struct LiveConfig {
+    current: Arc<ArcSwap<LiveSettings>>,
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(value: &Value) -> Result<T, ServiceError> {
+    serde_json::from_value(value.clone())
+        .map_err(|error| ServiceError::invalid("value", error.to_string()))
+}
+
+/// Checks a value for a known key before it is stored; unknown keys take any JSON.
+pub fn validate(key: &str, value: &Value) -> Result<(), ServiceError> {
+    match key {
+        PROXY_KEY => {
+            let proxy: ProxyTuning = parse(value)?;
+            if proxy.max_attempts == 0 || proxy.max_attempts > 20 {
+                return Err(ServiceError::invalid(
+                    "value",
+                    "max_attempts must be 1 to 20",
+                ));
+            }
+            Ok(())
+        }
+        HEALTH_KEY => parse::<HealthTuning>(value).map(drop),
+        PRICES_KEY => {
+            let prices: PriceTable = parse(value)?;
+            let negative = prices.0.iter().find(|(_, p)| {
+                [p.input, p.output, p.cache_read, p.cache_write]
+                    .iter()
+                    .any(|v| !v.is_finite() || *v < 0.0)
+            });
+            match negative {
+                Some((model, _)) => Err(ServiceError::invalid(
+                    "value",
+                    format!("prices of {model:?} must be zero or more"),
+                )),
+                None => Ok(()),
+            }
+        }
+        MODELS_KEY => parse::<ModelCatalog>(value).map(drop),
+        _ => Ok(()),
+    }
+}
+
+impl LiveConfig {
+    /// The settings in force now.
+    pub fn current(&self) -> Arc<LiveSettings> {
+        self.current.load_full()
+    }
+
+    /// Re-reads every known key from the database. A stored value that no longer parses keeps
+    /// the default (and is logged) rather than stopping the server.
+    pub async fn reload(&self, db: &impl ConnectionTrait) -> Result<(), ServiceError> {
+        let mut settings = LiveSettings::default();
+        for entry in config_entries::list(db).await? {
+            let value = config_entries::value_of(&entry);
+            let applied = match entry.key.as_str() {
+                PROXY_KEY => parse(&value).map(|v| settings.proxy = v),
+                HEALTH_KEY => parse(&value).map(|v| settings.health = v),
+                PRICES_KEY => parse(&value).map(|v| settings.prices = v),
+                MODELS_KEY => parse(&value).map(|v| settings.models = v),
+                _ => Ok(()),
+            };
+            if let Err(error) = applied {
+                tracing::warn!(key = %entry.key, error = %error, "ignoring an unreadable config entry");
+            }
+        }
+        self.current.store(Arc::new(settings));
+        Ok(())
+    }
+
+    /// Stores the seed price table when no price table exists yet, so admins edit real prices.
+    pub async fn seed(&self, db: &impl ConnectionTrait) -> Result<(), ServiceError> {
+        if config_entries::get(db, PRICES_KEY).await?.is_none() {
+            let value = serde_json::to_value(PriceTable::seed()).map_err(ServiceError::internal)?;
+            config_entries::set(db, PRICES_KEY, &value, Some("USD per million tokens")).await?;
+        }
+        self.reload(db).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dated_model_names_take_the_longest_matching_price() {
+        let prices = PriceTable::seed();
+        assert_eq!(
+            prices.price_of("gpt-4o-mini-2024-07-18").map(|p| p.input),
+            Some(0.15)
+        );
+        assert_eq!(
+            prices.price_of("gpt-4o-2024-08-06").map(|p| p.input),
+            Some(2.5)
+        );
+        assert_eq!(
+            prices
+                .price_of("claude-sonnet-4-5-20250929")
+                .map(|p| p.cache_write),
+            Some(3.75)
+        );
+        assert!(prices.price_of("llama-3").is_none());
+    }
+
+    #[test]
+    fn known_keys_are_validated() {
+        assert!(validate(PROXY_KEY, &serde_json::json!({"max_attempts": 2})).is_ok());
+        assert!(validate(PROXY_KEY, &serde_json::json!({"max_attempts": 0})).is_err());
+        assert!(validate(PROXY_KEY, &serde_json::json!({"max_atempts": 2})).is_err());
+        assert!(validate(PRICES_KEY, &serde_json::json!({"m": {"input": -1}})).is_err());
+        assert!(validate("anything.else", &serde_json::json!([1, 2])).is_ok());
+    }
+}

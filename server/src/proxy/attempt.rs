@@ -1,0 +1,162 @@
+//! One upstream attempt, from the moment a key is chosen to its log record.
+//!
+//! An [`Attempt`] records itself exactly once: through [`Attempt::finish`], or — when the
+//! client goes away and the request future is dropped — as `cancelled` from `Drop`.
+
+use std::{sync::Arc, time::Instant};
+
+use chrono::{DateTime, Utc};
+
+use super::request::Endpoint;
+use crate::{
+    access::ClientToken,
+    events::{EventBus, RequestEvent, RequestPhase},
+    live_config::LiveSettings,
+    pool::PoolKey,
+    recorder::{AttemptRecord, AttemptStatus, Recorder},
+    usage::Usage,
+};
+
+/// What every attempt of one client request shares.
+pub struct RequestContext {
+    pub request_id: Arc<str>,
+    pub endpoint: Endpoint,
+    pub model: Arc<str>,
+    pub is_stream: bool,
+    pub token: Arc<ClientToken>,
+    pub recorder: Recorder,
+    pub events: EventBus,
+    pub live: Arc<LiveSettings>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub http_status: Option<u16>,
+    pub usage: Usage,
+    pub error_type: Option<String>,
+    pub error_message: Option<String>,
+}
+
+/// An attempt in flight.
+pub struct Attempt {
+    context: Arc<RequestContext>,
+    key: Arc<PoolKey>,
+    number: i32,
+    started: Instant,
+    started_at: DateTime<Utc>,
+    first_byte_ms: Option<i32>,
+    recorded: bool,
+}
+
+fn millis(since: Instant) -> i32 {
+    i32::try_from(since.elapsed().as_millis()).unwrap_or(i32::MAX)
+}
+
+impl Attempt {
+    /// Starts attempt `number` on `key` and announces it on the event bus.
+    pub fn start(context: Arc<RequestContext>, key: Arc<PoolKey>, number: i32) -> Self {
+        let started_at = Utc::now();
+        context.events.publish_request(RequestEvent {
+            phase: RequestPhase::Started,
+            request_id: context.request_id.to_string(),
+            attempt: number,
+            log_id: None,
+            key_id: Some(key.id),
+            key_name: Some(key.name.clone()),
+            provider: key.provider.as_str().to_string(),
+            endpoint: context.endpoint.as_str().to_string(),
+            model: context.model.to_string(),
+            is_stream: context.is_stream,
+            status: None,
+            http_status_code: None,
+            error_type: None,
+            input_tokens: 0,
+            output_tokens: 0,
+            cache_read_tokens: 0,
+            cache_creation_tokens: 0,
+            cost: 0,
+            latency_ms: None,
+            first_byte_ms: None,
+            at: started_at,
+        });
+        Self {
+            context,
+            key,
+            number,
+            started: Instant::now(),
+            started_at,
+            first_byte_ms: None,
+            recorded: false,
+        }
+    }
+
+    /// Notes that the upstream's answer (its headers) arrived.
+    pub fn first_byte(&mut self) {
+        self.first_byte_ms = Some(millis(self.started));
+    }
+
+    /// Records the attempt with `status`.
+    pub fn finish(mut self, status: AttemptStatus, outcome: Outcome) {
+        self.record(status, outcome);
+    }
+
+    fn record(&mut self, status: AttemptStatus, outcome: Outcome) {
+        if self.recorded {
+            return;
+        }
+        self.recorded = true;
+        let context = &self.context;
+        let (cost, cost_unknown) = outcome.usage.cost(&context.model, &context.live.prices);
+        context.token.add_spend(cost);
+        self.key.health.add_spend(cost);
+        context.recorder.record(AttemptRecord {
+            request_id: context.request_id.clone(),
+            attempt: self.number,
+            key_id: Some(self.key.id),
+            key_name: Some(self.key.name.clone()),
+            access_token_id: Some(context.token.id),
+            provider: self.key.provider.as_str(),
+            endpoint: context.endpoint.as_str(),
+            model: context.model.clone(),
+            is_stream: context.is_stream,
+            usage: outcome.usage,
+            cost,
+            cost_unknown,
+            latency_ms: millis(self.started),
+            first_byte_ms: self.first_byte_ms,
+            status,
+            http_status_code: outcome.http_status.map(i32::from),
+            error_type: outcome.error_type,
+            error_message: outcome.error_message,
+            started_at: self.started_at,
+        });
+    }
+
+    /// Records a client that went away, with the usage seen so far.
+    pub fn cancel(mut self, usage: Usage, http_status: Option<u16>) {
+        self.record_cancelled(usage, http_status);
+    }
+
+    fn record_cancelled(&mut self, usage: Usage, http_status: Option<u16>) {
+        self.record(
+            AttemptStatus::Cancelled,
+            Outcome {
+                http_status,
+                usage,
+                error_type: Some("client_disconnected".into()),
+                error_message: Some(
+                    "the client closed the connection before the answer was complete".into(),
+                ),
+            },
+        );
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if !self.recorded {
+            self.record_cancelled(Usage::default(), None);
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! The request path: check the client, pick a key, send, and fail over to another key while
+//! nothing has reached the client yet.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    body::Body,
+    http::{HeaderMap, HeaderValue},
+    response::{IntoResponse, Response},
+};
+use bytes::{Bytes, BytesMut};
+use chrono::Utc;
+use futures::StreamExt;
+
+use super::{
+    attempt::{Attempt, Outcome, RequestContext},
+    error::ProxyError,
+    request::{ClientRequest, Endpoint},
+    stream::TappedStream,
+    tap::{StreamTap, body_usage},
+    upstream::{self, diagnose},
+};
+use crate::{
+    pool::{Failure, PoolKey, Verdict, WireFormat},
+    recorder::AttemptStatus,
+    state::AppState,
+};
+
+/// The header that carries the request id back to the client.
+pub const REQUEST_ID_HEADER: &str = "x-amp-pool-request-id";
+/// Largest upstream error body read (it is also passed to the client).
+const ERROR_BODY_LIMIT: usize = 1 << 20;
+/// Largest complete (non-stream) upstream answer.
+const ANSWER_LIMIT: usize = 64 << 20;
+
+/// The client's token from `Authorization: Bearer` or `x-api-key`.
+pub fn client_secret(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    bearer.or_else(|| {
+        headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    })
+}
+
+/// Serves one client request on `endpoint`.
+pub async fn forward(
+    state: AppState,
+    endpoint: Endpoint,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let format = endpoint.format();
+    let live = state.live.current();
+    let token = match state.access.authenticate(client_secret(&headers)) {
+        Ok(token) => token,
+        Err(denied) => return ProxyError::from(denied).into_response(format),
+    };
+    let limit = live.proxy.max_body_bytes;
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(body) => body,
+        Err(_) => return ProxyError::too_large(limit).into_response(format),
+    };
+    let request = match ClientRequest::parse(endpoint, body) {
+        Ok(request) => request,
+        Err(error) => return error.into_response(format),
+    };
+    if let Err(denied) = state.access.authorize(&token, &request.model) {
+        return ProxyError::from(denied).into_response(format);
+    }
+
+    let context = Arc::new(RequestContext {
+        request_id: Arc::from(uuid::Uuid::new_v4().simple().to_string()),
+        endpoint,
+        model: Arc::from(request.model.as_str()),
+        is_stream: request.stream,
+        token,
+        recorder: state.recorder.clone(),
+        events: state.events.clone(),
+        live: live.clone(),
+    });
+    let mut response = attempts(&state, &context, &request, &headers).await;
+    if let Ok(value) = HeaderValue::from_str(&context.request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+/// The last failure, kept to answer with when no attempt succeeds.
+enum LastFailure {
+    /// An upstream error answer, passed on as it came.
+    Answer(Response),
+    /// No answer (connection failure, timeout); the message says why.
+    NoAnswer(String),
+}
+
+async fn attempts(
+    state: &AppState,
+    context: &Arc<RequestContext>,
+    request: &ClientRequest,
+    headers: &HeaderMap,
+) -> Response {
+    let format = context.endpoint.format();
+    let tuning = &context.live.proxy;
+    let snapshot = state.pool.snapshot();
+    let mut tried = Vec::new();
+    let mut last: Option<LastFailure> = None;
+    for number in 1..=tuning.max_attempts.max(1) {
+        let now_ms = Utc::now().timestamp_millis();
+        let key = match snapshot.pick(format, &tried, now_ms) {
+            Ok(key) => key,
+            Err(why) => {
+                if last.is_none() {
+                    let name = match format {
+                        WireFormat::OpenAi => "OpenAI",
+                        WireFormat::Anthropic => "Anthropic",
+                    };
+                    return ProxyError::unavailable(why.message(name)).into_response(format);
+                }
+                break;
+            }
+        };
+        tried.push(key.id);
+        let attempt = Attempt::start(
+            context.clone(),
+            key.clone(),
+            i32::try_from(number).unwrap_or(i32::MAX),
+        );
+        match attempt_once(state, context, request, headers, attempt, &key).await {
+            Ok(response) => return response,
+            Err(failure) => last = Some(failure),
+        }
+    }
+    match last {
+        Some(LastFailure::Answer(response)) => response,
+        Some(LastFailure::NoAnswer(message)) => {
+            ProxyError::bad_gateway(message).into_response(format)
+        }
+        None => {
+            ProxyError::unavailable("no upstream key could be tried".into()).into_response(format)
+        }
+    }
+}
+
+/// Sends the request with one key. `Ok` is the answer for the client (success, or an error
+/// that another key would not change); `Err` means try another key.
+async fn attempt_once(
+    state: &AppState,
+    context: &Arc<RequestContext>,
+    request: &ClientRequest,
+    headers: &HeaderMap,
+    mut attempt: Attempt,
+    key: &Arc<PoolKey>,
+) -> Result<Response, LastFailure> {
+    let format = context.endpoint.format();
+    let tuning = &context.live.proxy;
+    let Some(client) = key.client.as_ref() else {
+        attempt.finish(
+            AttemptStatus::NetworkError,
+            failed(
+                None,
+                "client_unavailable",
+                "the key's HTTP client could not be built".into(),
+            ),
+        );
+        return Err(LastFailure::NoAnswer(
+            "the key's HTTP client could not be built".into(),
+        ));
+    };
+    let send = upstream::request(
+        client,
+        key,
+        context.endpoint,
+        headers,
+        request.upstream_body.clone(),
+    )
+    .send();
+    let answer =
+        match tokio::time::timeout(Duration::from_millis(tuning.first_byte_timeout_ms), send).await
+        {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(error)) => {
+                let (status, kind) = if error.is_timeout() {
+                    (AttemptStatus::Timeout, "timeout")
+                } else {
+                    (AttemptStatus::NetworkError, "connect_failed")
+                };
+                let message = format!("cannot reach the upstream: {}", describe(error));
+                transient_failure(state, context, key);
+                attempt.finish(status, failed(None, kind, message.clone()));
+                return Err(LastFailure::NoAnswer(message));
+            }
+            Err(_) => {
+                let message = format!(
+                    "the upstream did not answer within {} ms",
+                    tuning.first_byte_timeout_ms
+                );
+                transient_failure(state, context, key);
+                attempt.finish(
+                    AttemptStatus::Timeout,
+                    failed(None, "timeout", message.clone()),
+                );
+                return Err(LastFailure::NoAnswer(message));
+            }
+        };
+    attempt.first_byte();
+    let status = answer.status();
+    let passed = upstream::passed_headers(answer.headers());
+
+    if !status.is_success() {
+        let answer_headers = answer.headers().clone();
+        let body = read_limited(answer, ERROR_BODY_LIMIT, tuning.stream_idle_timeout_ms)
+            .await
+            .unwrap_or_default();
+        let diagnosis = diagnose(status.as_u16(), &answer_headers, &body, Utc::now());
+        if let Some(failure) = &diagnosis.failure {
+            let verdict = key.health.record_failure(
+                failure,
+                Utc::now().timestamp_millis(),
+                &context.live.health,
+            );
+            apply_verdict(state, key, verdict);
+        }
+        attempt.finish(
+            AttemptStatus::Error,
+            failed(
+                Some(status.as_u16()),
+                diagnosis.error_type,
+                upstream::error_message(&body)
+                    .unwrap_or_else(|| format!("HTTP {}", status.as_u16())),
+            ),
+        );
+        if !diagnosis.retry {
+            return Ok((status, passed, body).into_response());
+        }
+        // A key the upstream refuses is the pool's problem, not the client's: never pass on a
+        // 401/402/403 that would read as if the client's own token were wrong.
+        return Err(match diagnosis.failure {
+            Some(Failure::Rejected { .. } | Failure::NoCredit { .. }) => {
+                LastFailure::NoAnswer(format!(
+                    "the upstream refused the pool's key (HTTP {}, {})",
+                    status.as_u16(),
+                    diagnosis.error_type
+                ))
+            }
+            _ => LastFailure::Answer((status, passed, body).into_response()),
+        });
+    }
+
+    if request.stream {
+        let tap = StreamTap::new(format, !request.client_wants_usage);
+        let body = TappedStream::new(
+            answer.bytes_stream().boxed(),
+            tap,
+            format,
+            status.as_u16(),
+            Duration::from_millis(tuning.stream_idle_timeout_ms),
+            attempt,
+        );
+        let mut response = (status, passed, Body::from_stream(body)).into_response();
+        response
+            .headers_mut()
+            .insert("cache-control", HeaderValue::from_static("no-cache"));
+        return Ok(response);
+    }
+
+    match read_limited(answer, ANSWER_LIMIT, tuning.stream_idle_timeout_ms).await {
+        Ok(body) => {
+            let usage = if context.endpoint == Endpoint::CountTokens {
+                Default::default()
+            } else {
+                body_usage(format, &body)
+            };
+            attempt.finish(
+                AttemptStatus::Success,
+                Outcome {
+                    http_status: Some(status.as_u16()),
+                    usage,
+                    ..Outcome::default()
+                },
+            );
+            Ok((status, passed, body).into_response())
+        }
+        Err(message) => {
+            // Nothing reached the client yet, so another key may still answer.
+            transient_failure(state, context, key);
+            attempt.finish(
+                AttemptStatus::Interrupted,
+                failed(Some(status.as_u16()), "answer_interrupted", message.clone()),
+            );
+            Err(LastFailure::NoAnswer(message))
+        }
+    }
+}
+
+fn failed(http_status: Option<u16>, error_type: &str, message: String) -> Outcome {
+    Outcome {
+        http_status,
+        usage: Default::default(),
+        error_type: Some(error_type.to_string()),
+        error_message: Some(message),
+    }
+}
+
+fn transient_failure(state: &AppState, context: &RequestContext, key: &Arc<PoolKey>) {
+    let verdict = key.health.record_failure(
+        &Failure::Transient,
+        Utc::now().timestamp_millis(),
+        &context.live.health,
+    );
+    apply_verdict(state, key, verdict);
+}
+
+fn apply_verdict(state: &AppState, key: &PoolKey, verdict: Verdict) {
+    match verdict {
+        Verdict::CoolDown { until_ms } => {
+            tracing::info!(key_id = key.id, until_ms, "key cooling down");
+        }
+        Verdict::Disable { reason } => {
+            tracing::warn!(key_id = key.id, reason = %reason, "key disabled automatically");
+            state.recorder.disable_key(key.id, reason);
+        }
+    }
+}
+
+/// Reads a whole upstream body of at most `limit` bytes, each chunk within the idle timeout.
+async fn read_limited(
+    answer: reqwest::Response,
+    limit: usize,
+    idle_ms: u64,
+) -> Result<Bytes, String> {
+    let mut body = BytesMut::new();
+    let mut chunks = answer.bytes_stream();
+    loop {
+        match tokio::time::timeout(Duration::from_millis(idle_ms), chunks.next()).await {
+            Ok(Some(Ok(chunk))) => {
+                if body.len() + chunk.len() > limit {
+                    return Err(format!("the upstream answer is larger than {limit} bytes"));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Some(Err(error))) => {
+                return Err(format!(
+                    "the upstream answer broke off: {}",
+                    describe(error)
+                ));
+            }
+            Ok(None) => return Ok(body.freeze()),
+            Err(_) => return Err(format!("the upstream answer stalled for {idle_ms} ms")),
+        }
+    }
+}
+
+/// A reqwest error with its causes, without the URL.
+fn describe(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,217 @@
+//! The writer task: collects records into batches (by size or every `max_delay`), commits each
+//! batch in one transaction, then publishes the finished events.
+
+use std::{collections::HashMap, time::Duration};
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
+};
+use tokio::{sync::mpsc, time::Instant};
+
+use super::{AttemptRecord, Message, rollup};
+use crate::{
+    entity::{access_token, api_key, api_request_log},
+    events::{EventBus, RequestEvent, RequestPhase},
+    service::keys::DISABLED_BY_AUTO,
+};
+
+/// When a batch is written.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchLimits {
+    /// Most records per batch.
+    pub max_records: usize,
+    /// Longest a record waits for its batch to fill.
+    pub max_delay: Duration,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        Self {
+            max_records: 500,
+            max_delay: Duration::from_millis(50),
+        }
+    }
+}
+
+/// Commit attempts before a batch is given up (and logged).
+const COMMIT_TRIES: u32 = 6;
+
+pub async fn run(
+    db: DatabaseConnection,
+    events: EventBus,
+    limits: BatchLimits,
+    mut receiver: mpsc::Receiver<Message>,
+) {
+    let mut batch = Vec::with_capacity(limits.max_records);
+    while let Some(first) = receiver.recv().await {
+        batch.push(first);
+        let deadline = Instant::now() + limits.max_delay;
+        while batch.len() < limits.max_records && !matches!(batch.last(), Some(Message::Flush(_))) {
+            match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                Ok(Some(message)) => batch.push(message),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        write(&db, &events, std::mem::take(&mut batch)).await;
+    }
+}
+
+async fn write(db: &DatabaseConnection, events: &EventBus, batch: Vec<Message>) {
+    let mut attempts = Vec::new();
+    let mut disables = Vec::new();
+    let mut flushes = Vec::new();
+    for message in batch {
+        match message {
+            Message::Attempt(record) => attempts.push(*record),
+            Message::DisableKey { key_id, reason, at } => disables.push((key_id, reason, at)),
+            Message::Flush(done) => flushes.push(done),
+        }
+    }
+    if !attempts.is_empty() || !disables.is_empty() {
+        let mut delay = Duration::from_millis(50);
+        let mut committed = None;
+        for attempt in 1..=COMMIT_TRIES {
+            match commit(db, &attempts, &disables).await {
+                Ok(ids) => {
+                    committed = Some(ids);
+                    break;
+                }
+                Err(error) => {
+                    tracing::warn!(attempt, records = attempts.len(), error = %error, "log batch commit failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        match committed {
+            Some(ids) => publish(events, attempts, &ids),
+            None => tracing::error!(
+                records = attempts.len(),
+                "giving up on a log batch after {COMMIT_TRIES} failed commits"
+            ),
+        }
+    }
+    for done in flushes {
+        let _ = done.send(());
+    }
+}
+
+/// Log rows, rollups, token spend and key disables, in one transaction. Returns the new log
+/// ids by (request id, attempt).
+async fn commit(
+    db: &DatabaseConnection,
+    attempts: &[AttemptRecord],
+    disables: &[(i32, String, DateTime<Utc>)],
+) -> Result<HashMap<(String, i32), i64>, DbErr> {
+    let txn = db.begin().await?;
+    let mut ids = HashMap::with_capacity(attempts.len());
+    for chunk in attempts.chunks(200) {
+        let rows = chunk.iter().map(log_row);
+        let inserted = api_request_log::Entity::insert_many(rows)
+            .exec_with_returning(&txn)
+            .await?;
+        for row in inserted {
+            ids.insert((row.request_id, row.attempt), row.id);
+        }
+    }
+    rollup::apply(&txn, attempts.iter()).await?;
+
+    let mut spend: HashMap<i32, (i64, DateTime<Utc>)> = HashMap::new();
+    for record in attempts {
+        if let Some(token) = record.access_token_id {
+            let entry = spend.entry(token).or_insert((0, record.started_at));
+            entry.0 += record.cost;
+            entry.1 = Ord::max(entry.1, record.started_at);
+        }
+    }
+    for (token, (cost, last_used)) in spend {
+        access_token::Entity::update_many()
+            .col_expr(
+                access_token::Column::Spend,
+                Expr::col(access_token::Column::Spend).add(Expr::val(cost)),
+            )
+            .col_expr(access_token::Column::LastUsedAt, Expr::value(last_used))
+            .filter(access_token::Column::Id.eq(token))
+            .exec(&txn)
+            .await?;
+    }
+
+    for (key_id, reason, at) in disables {
+        // Only an enabled key: an admin's own disable (and its reason) stays as it is.
+        api_key::Entity::update_many()
+            .col_expr(api_key::Column::Enabled, Expr::value(false))
+            .col_expr(api_key::Column::DisabledBy, Expr::value(DISABLED_BY_AUTO))
+            .col_expr(api_key::Column::DisabledReason, Expr::value(reason.clone()))
+            .col_expr(api_key::Column::DisabledAt, Expr::value(*at))
+            .col_expr(api_key::Column::UpdateTime, Expr::value(*at))
+            .filter(api_key::Column::Id.eq(*key_id))
+            .filter(api_key::Column::Enabled.eq(true))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(ids)
+}
+
+fn log_row(record: &AttemptRecord) -> api_request_log::ActiveModel {
+    api_request_log::ActiveModel {
+        request_id: Set(record.request_id.to_string()),
+        attempt: Set(record.attempt),
+        key_id: Set(record.key_id),
+        access_token_id: Set(record.access_token_id),
+        provider: Set(record.provider.to_string()),
+        endpoint: Set(record.endpoint.to_string()),
+        model: Set(record.model.to_string()),
+        is_stream: Set(record.is_stream),
+        input_tokens: Set(record.usage.input),
+        output_tokens: Set(record.usage.output),
+        total_tokens: Set(record.usage.total()),
+        cache_read_tokens: Set(record.usage.cache_read),
+        cache_creation_tokens: Set(record.usage.cache_creation),
+        cost: Set(record.cost),
+        cost_unknown: Set(record.cost_unknown),
+        latency_ms: Set(record.latency_ms),
+        first_byte_ms: Set(record.first_byte_ms),
+        status: Set(record.status.as_str().to_string()),
+        http_status_code: Set(record.http_status_code),
+        error_type: Set(record.error_type.clone()),
+        error_message: Set(record.error_message.clone()),
+        create_time: Set(record.started_at),
+        update_time: Set(Utc::now()),
+        ..Default::default()
+    }
+}
+
+fn publish(events: &EventBus, attempts: Vec<AttemptRecord>, ids: &HashMap<(String, i32), i64>) {
+    for record in attempts {
+        let log_id = ids
+            .get(&(record.request_id.to_string(), record.attempt))
+            .copied();
+        events.publish_request(RequestEvent {
+            phase: RequestPhase::Finished,
+            request_id: record.request_id.to_string(),
+            attempt: record.attempt,
+            log_id,
+            key_id: record.key_id,
+            key_name: record.key_name,
+            provider: record.provider.to_string(),
+            endpoint: record.endpoint.to_string(),
+            model: record.model.to_string(),
+            is_stream: record.is_stream,
+            status: Some(record.status.as_str().to_string()),
+            http_status_code: record.http_status_code,
+            error_type: record.error_type,
+            input_tokens: record.usage.input,
+            output_tokens: record.usage.output,
+            cache_read_tokens: record.usage.cache_read,
+            cache_creation_tokens: record.usage.cache_creation,
+            cost: record.cost,
+            latency_ms: Some(record.latency_ms),
+            first_byte_ms: record.first_byte_ms,
+            at: record.started_at,
+        });
+    }
+}

@@ -1,0 +1,514 @@
+//! Test doubles on 127.0.0.1:0: an upstream that speaks OpenAI, Anthropic and AMP, an HTTP
+//! forward proxy and a SOCKS5 proxy that record what crossed them.
+//!
+//! The upstream's behaviour is chosen by the key it is called with: `sk-<behaviour>-<anything>`.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    body::{Body, Bytes},
+    extract::State,
+    http::{HeaderMap, StatusCode, Uri},
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use futures::{SinkExt, channel::mpsc};
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    sync::Notify,
+};
+
+/// What OpenAI-format answers report: 120 prompt tokens of which 100 cached, 30 completion.
+pub const OPENAI_USAGE: (i64, i64, i64) = (120, 30, 100);
+/// What Anthropic-format answers report: input, output, cache creation, cache read.
+pub const ANTHROPIC_USAGE: (i64, i64, i64, i64) = (50, 20, 200, 1000);
+/// The text every answer holds, streamed in these pieces.
+pub const PIECES: [&str; 3] = ["Hello", " from", " the mock"];
+
+/// A request the upstream received.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+#[derive(Default)]
+struct Shared {
+    seen: Mutex<Vec<Seen>>,
+    /// Streams with the `gate` behaviour wait here after their first event.
+    gate: Notify,
+}
+
+/// The mock upstream.
+#[derive(Clone)]
+pub struct MockUpstream {
+    pub url: String,
+    shared: Arc<Shared>,
+}
+
+impl MockUpstream {
+    pub async fn start() -> MockUpstream {
+        let shared = Arc::new(Shared::default());
+        let app = Router::new()
+            .route("/v1/chat/completions", post(openai))
+            .route("/api/provider/openai/v1/chat/completions", post(openai))
+            .route("/v1/messages", post(anthropic))
+            .route("/api/provider/anthropic/v1/messages", post(anthropic))
+            .route("/v1/messages/count_tokens", post(count_tokens))
+            .route(
+                "/api/provider/anthropic/v1/messages/count_tokens",
+                post(count_tokens),
+            )
+            .with_state(shared.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        MockUpstream { url, shared }
+    }
+
+    /// Every request received so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.shared.seen.lock().unwrap().clone()
+    }
+
+    /// Lets gated streams send the rest.
+    pub fn open_gate(&self) {
+        self.shared.gate.notify_waiters();
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The key the request was made with, checking the auth headers the path's provider expects.
+fn secret(uri: &Uri, headers: &HeaderMap) -> Result<String, Box<Response>> {
+    let bearer = header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer "));
+    let x_api_key = header(headers, "x-api-key");
+    let path = uri.path();
+    let found = if path.starts_with("/api/provider/") {
+        // AMP takes both, and they must agree.
+        match (bearer, x_api_key) {
+            (Some(a), Some(b)) if a == b => Some(a),
+            _ => None,
+        }
+    } else if path.starts_with("/v1/chat/") {
+        bearer
+    } else {
+        x_api_key
+    };
+    found.map(str::to_string).ok_or_else(|| {
+        Box::new(
+            (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(json!({"error": {"message": "mock: wrong auth headers"}})),
+            )
+                .into_response(),
+        )
+    })
+}
+
+fn behaviour(secret: &str) -> &str {
+    secret.split('-').nth(1).unwrap_or("ok")
+}
+
+/// Answers for the failure behaviours; `None` means answer normally.
+async fn failure(behaviour: &str) -> Option<Response> {
+    let json = |status: u16, body: Value| {
+        (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
+    };
+    Some(match behaviour {
+        "r429" => {
+            let mut response = json(
+                429,
+                json!({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}),
+            );
+            response
+                .headers_mut()
+                .insert("retry-after", "0.3".parse().unwrap());
+            response
+        }
+        "r429long" => {
+            let mut response = json(
+                429,
+                json!({"error": {"message": "Rate limit reached", "type": "requests"}}),
+            );
+            response
+                .headers_mut()
+                .insert("retry-after", "120".parse().unwrap());
+            response
+        }
+        "e500" => json(
+            500,
+            json!({"error": {"message": "mock upstream exploded", "type": "server_error"}}),
+        ),
+        "e529" => json(
+            529,
+            json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+        ),
+        "e401" => json(
+            401,
+            json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}}),
+        ),
+        "quota" => json(
+            429,
+            json!({"error": {"message": "You exceeded your current quota", "type": "insufficient_quota", "code": "insufficient_quota"}}),
+        ),
+        "credit" => json(
+            400,
+            json!({"type": "error", "error": {"type": "invalid_request_error", "message": "Your credit balance is too low to access the Anthropic API."}}),
+        ),
+        "bad400" => json(
+            400,
+            json!({"error": {"message": "messages: field required", "type": "invalid_request_error", "param": "messages", "code": null}}),
+        ),
+        "hang" => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            return None;
+        }
+        "slow" => {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            return None;
+        }
+        _ => return None,
+    })
+}
+
+fn record(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Value {
+    let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    shared.seen.lock().unwrap().push(Seen {
+        path: uri.path().to_string(),
+        headers: headers.clone(),
+        body: body.clone(),
+    });
+    body
+}
+
+type Sender = mpsc::Sender<Result<Bytes, std::io::Error>>;
+
+/// A streamed body fed by `produce`.
+fn stream_body<F, Fut>(produce: F) -> Response
+where
+    F: FnOnce(Sender) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (sender, receiver) = mpsc::channel(16);
+    tokio::spawn(produce(sender));
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .header("x-request-id", "req_mock_1")
+        .body(Body::from_stream(receiver))
+        .unwrap()
+}
+
+async fn send(sender: &mut Sender, text: String) {
+    let _ = sender.send(Ok(Bytes::from(text))).await;
+}
+
+async fn openai(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = record(&shared, &uri, &headers, &body);
+    let secret = match secret(&uri, &headers) {
+        Ok(secret) => secret,
+        Err(response) => return *response,
+    };
+    let behaviour = behaviour(&secret).to_string();
+    if let Some(response) = failure(&behaviour).await {
+        return response;
+    }
+    let model = body["model"].as_str().unwrap_or("gpt-4o").to_string();
+    let (prompt, completion, cached) = OPENAI_USAGE;
+    let usage = json!({"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+                       "prompt_tokens_details": {"cached_tokens": cached}});
+    if body["stream"] != true {
+        let mut response = axum::Json(json!({
+            "id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": PIECES.concat()}, "finish_reason": "stop"}],
+            "usage": usage,
+        }))
+        .into_response();
+        response
+            .headers_mut()
+            .insert("x-request-id", "req_mock_1".parse().unwrap());
+        response
+            .headers_mut()
+            .insert("x-ratelimit-remaining-requests", "99".parse().unwrap());
+        return response;
+    }
+    let include_usage = body["stream_options"]["include_usage"] == true;
+    stream_body(move |mut sender| async move {
+        let chunk = |delta: Value, finish: Value| {
+            let mut chunk = json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1, "model": model,
+                                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+            if include_usage {
+                chunk["usage"] = Value::Null;
+            }
+            format!("data: {chunk}\n\n")
+        };
+        send(
+            &mut sender,
+            chunk(
+                json!({"role": "assistant", "content": PIECES[0]}),
+                Value::Null,
+            ),
+        )
+        .await;
+        if behaviour == "gate" {
+            shared.gate.notified().await;
+        }
+        send(
+            &mut sender,
+            chunk(json!({"content": PIECES[1]}), Value::Null),
+        )
+        .await;
+        if behaviour == "cut" {
+            // Let what was sent reach the wire before the connection is cut.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let _ = sender
+                .send(Err(std::io::Error::other("mock cut the stream")))
+                .await;
+            return;
+        }
+        send(
+            &mut sender,
+            chunk(json!({"content": PIECES[2]}), json!("stop")),
+        )
+        .await;
+        if include_usage {
+            let last = json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1, "model": model,
+                              "choices": [], "usage": usage});
+            send(&mut sender, format!("data: {last}\n\n")).await;
+        }
+        send(&mut sender, "data: [DONE]\n\n".into()).await;
+    })
+}
+
+async fn anthropic(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = record(&shared, &uri, &headers, &body);
+    let secret = match secret(&uri, &headers) {
+        Ok(secret) => secret,
+        Err(response) => return *response,
+    };
+    if header(&headers, "anthropic-version").is_none() {
+        return (
+            StatusCode::BAD_REQUEST,
+            "mock: anthropic-version is required",
+        )
+            .into_response();
+    }
+    let behaviour = behaviour(&secret).to_string();
+    if let Some(response) = failure(&behaviour).await {
+        return response;
+    }
+    let model = body["model"]
+        .as_str()
+        .unwrap_or("claude-sonnet-4-5")
+        .to_string();
+    let (input, output, cache_creation, cache_read) = ANTHROPIC_USAGE;
+    if body["stream"] != true {
+        return axum::Json(json!({
+            "id": "msg_mock", "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "text", "text": PIECES.concat()}],
+            "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": input, "output_tokens": output,
+                      "cache_creation_input_tokens": cache_creation, "cache_read_input_tokens": cache_read},
+        }))
+        .into_response();
+    }
+    stream_body(move |mut sender| async move {
+        let event = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
+        send(&mut sender, event("message_start", json!({"type": "message_start", "message": {
+            "id": "msg_mock", "type": "message", "role": "assistant", "model": model, "content": [],
+            "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": input, "output_tokens": 1,
+                      "cache_creation_input_tokens": cache_creation, "cache_read_input_tokens": cache_read}}}))).await;
+        send(&mut sender, event("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}))).await;
+        for (i, piece) in PIECES.iter().enumerate() {
+            send(&mut sender, event("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}))).await;
+            if i == 0 && behaviour == "gate" {
+                shared.gate.notified().await;
+            }
+            if i == 1 && behaviour == "cut" {
+                send(&mut sender, event("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": null}, "usage": {"output_tokens": 7}}))).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let _ = sender
+                    .send(Err(std::io::Error::other("mock cut the stream")))
+                    .await;
+                return;
+            }
+        }
+        send(
+            &mut sender,
+            event(
+                "content_block_stop",
+                json!({"type": "content_block_stop", "index": 0}),
+            ),
+        )
+        .await;
+        send(&mut sender, event("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": output}}))).await;
+        send(
+            &mut sender,
+            event("message_stop", json!({"type": "message_stop"})),
+        )
+        .await;
+    })
+}
+
+async fn count_tokens(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(&shared, &uri, &headers, &body);
+    match secret(&uri, &headers) {
+        Ok(_) => axum::Json(json!({"input_tokens": 42})).into_response(),
+        Err(response) => *response,
+    }
+}
+
+type Crossed = Arc<Mutex<Vec<String>>>;
+type Handler =
+    fn(
+        TcpStream,
+        Crossed,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>;
+
+/// A forward proxy (HTTP absolute-form and CONNECT, or SOCKS5) that records each connection's
+/// first request head or target.
+#[derive(Clone)]
+pub struct ForwardProxy {
+    pub url: String,
+    crossed: Arc<Mutex<Vec<String>>>,
+}
+
+impl ForwardProxy {
+    /// An HTTP proxy (`http://127.0.0.1:port`).
+    pub async fn http() -> ForwardProxy {
+        Self::start("http", |stream, crossed| {
+            Box::pin(http_connection(stream, crossed))
+        })
+        .await
+    }
+
+    /// A SOCKS5 proxy without authentication (`socks5://127.0.0.1:port`).
+    pub async fn socks5() -> ForwardProxy {
+        Self::start("socks5", |stream, crossed| {
+            Box::pin(socks5_connection(stream, crossed))
+        })
+        .await
+    }
+
+    async fn start(scheme: &str, handle: Handler) -> ForwardProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
+        let crossed = Arc::new(Mutex::new(Vec::new()));
+        let recorded = crossed.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(handle(stream, recorded.clone()));
+            }
+        });
+        ForwardProxy { url, crossed }
+    }
+
+    /// What crossed: HTTP request heads, or SOCKS5 targets.
+    pub fn crossed(&self) -> Vec<String> {
+        self.crossed.lock().unwrap().clone()
+    }
+}
+
+async fn http_connection(
+    mut client: TcpStream,
+    crossed: Arc<Mutex<Vec<String>>>,
+) -> std::io::Result<()> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let read = client.read(&mut chunk).await?;
+        if read == 0 || buffer.len() > 65_536 {
+            return Ok(());
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+    let target = head
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    crossed.lock().unwrap().push(head.clone());
+    if head.starts_with("CONNECT ") {
+        let mut upstream = TcpStream::connect(&target).await?;
+        client
+            .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+            .await?;
+        tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
+    } else {
+        let authority = target
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let mut upstream = TcpStream::connect(authority).await?;
+        upstream.write_all(&buffer).await?;
+        tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
+    }
+    Ok(())
+}
+
+async fn socks5_connection(
+    mut client: TcpStream,
+    crossed: Arc<Mutex<Vec<String>>>,
+) -> std::io::Result<()> {
+    let mut greeting = [0u8; 2];
+    client.read_exact(&mut greeting).await?;
+    let mut methods = vec![0u8; usize::from(greeting[1])];
+    client.read_exact(&mut methods).await?;
+    client.write_all(&[5, 0]).await?;
+    let mut request = [0u8; 4];
+    client.read_exact(&mut request).await?;
+    let host = match request[3] {
+        1 => {
+            let mut ip = [0u8; 4];
+            client.read_exact(&mut ip).await?;
+            std::net::Ipv4Addr::from(ip).to_string()
+        }
+        3 => {
+            let mut len = [0u8; 1];
+            client.read_exact(&mut len).await?;
+            let mut name = vec![0u8; usize::from(len[0])];
+            client.read_exact(&mut name).await?;
+            String::from_utf8_lossy(&name).into_owned()
+        }
+        _ => return Ok(()),
+    };
+    let mut port = [0u8; 2];
+    client.read_exact(&mut port).await?;
+    let target = format!("{host}:{}", u16::from_be_bytes(port));
+    crossed.lock().unwrap().push(target.clone());
+    let mut upstream = TcpStream::connect(&target).await?;
+    client.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).await?;
+    tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
+    Ok(())
+}
