@@ -14,5 +14,6 @@ mod proxy_failover;
 mod proxy_formats;
 mod proxy_identity;
 mod schema;
+mod sdk;
 mod subscriptions;
 mod tokens;

@@ -1,0 +1,58 @@
+//! The official OpenAI and Anthropic Python SDKs, pointed at the pool, get correct answers
+//! (streamed and not) and parse its errors. Needs a Python with both SDKs in
+//! `AMP_POOL_SDK_PYTHON`; `scripts/test` makes one and runs this test.
+
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::{helpers::TestApp, mock::MockUpstream};
+
+#[tokio::test]
+#[ignore = "needs the openai and anthropic Python SDKs; scripts/test runs it"]
+async fn the_official_sdks_get_answers_and_parse_errors() {
+    let python = std::env::var("AMP_POOL_SDK_PYTHON")
+        .expect("AMP_POOL_SDK_PYTHON names a Python with the openai and anthropic packages");
+    let app = TestApp::spawn().await;
+    let upstream = MockUpstream::start().await;
+    app.add_key(
+        "OPENAI",
+        "sk-ok-openai-sdk",
+        json!({"baseUrl": upstream.url}),
+    )
+    .await;
+    app.add_key(
+        "ANTHROPIC",
+        "sk-ok-anthropic-sdk",
+        json!({"baseUrl": upstream.url}),
+    )
+    .await;
+    let token = app.client_token(json!({})).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/check.py");
+    let url = app.url("");
+
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .env("AMP_POOL_URL", url)
+            .env("AMP_POOL_TOKEN", token)
+            .env("NO_PROXY", "127.0.0.1")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the SDK checks failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("all SDK checks passed"), "{stdout}");
+    let rows = app.log_rows().await;
+    // Three chat completions and three Anthropic calls reached the upstream, each logged once;
+    // the refused requests never left the pool.
+    assert_eq!(rows.len(), 6);
+    assert!(rows.iter().all(|r| r.status == "success"));
+}
