@@ -48,6 +48,13 @@ impl MigrationTrait for Migration {
                     .col(double_null("balance"))
                     .col(double_null("total_balance"))
                     .col(timestamp_with_time_zone_null("balance_last_update"))
+                    // The parsed balance breakdown (JSON) and why the last refresh failed.
+                    .col(text_null("balance_detail"))
+                    .col(text_null("balance_error"))
+                    // Spend recorded by the pool (nano-USD), and its value when
+                    // `total_balance` was last set: balance = total - (spend - mark).
+                    .col(big_integer("spend").default(0))
+                    .col(big_integer("balance_spend_mark").default(0))
                     .col(text("memo").default(""))
                     .col(text_null("disabled_reason"))
                     .col(timestamp_with_time_zone_null("disabled_at"))

@@ -28,6 +28,7 @@ use crate::{
     events::EventBus,
     graphql::{AppSchema, build_schema},
     live_config::LiveConfig,
+    metrics::Metrics,
     pool::{KeyPool, ProviderUrls},
     provider::Provider,
     proxy,
@@ -103,7 +104,13 @@ pub async fn build_state(
         .await
         .map_err(|e| startup("load the access tokens", e))?;
     let events = EventBus::new();
-    let recorder = Recorder::spawn(db.clone(), events.clone(), BatchLimits::default());
+    let metrics = Arc::new(Metrics::default());
+    let recorder = Recorder::spawn(
+        db.clone(),
+        events.clone(),
+        metrics.clone(),
+        BatchLimits::default(),
+    );
 
     let state = AppState {
         db,
@@ -113,6 +120,7 @@ pub async fn build_state(
         access,
         recorder,
         events,
+        metrics,
         jwt: Arc::new(jwt),
         login_limiter: Arc::new(LoginLimiter::default()),
         shutdown,
@@ -167,6 +175,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(welcome))
         .route("/health", get(health))
+        .route("/metrics", get(metrics_text))
         .route(
             "/graphql",
             get(graphiql)
@@ -277,6 +286,37 @@ async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
+/// Prometheus metrics; needs `Authorization: Bearer <metrics.token>` when that is set.
+async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let live = state.live.current();
+    if let Some(expected) = live.metrics.token.as_deref().filter(|t| !t.is_empty()) {
+        let given = headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given != Some(expected) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                "metrics need Authorization: Bearer <metrics.token>\n",
+            )
+                .into_response();
+        }
+    }
+    let text = state.metrics.render(
+        &state.pool.snapshot(),
+        state.recorder.queue_depth(),
+        chrono::Utc::now().timestamp_millis(),
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
 async fn graphiql() -> Html<String> {
     Html(
         GraphiQLSource::build()
@@ -295,7 +335,11 @@ async fn graphql(
 ) -> GraphQLResponse {
     let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     let auth = state.jwt.authenticate(authorization);
-    schema.execute(request.into_inner().data(auth)).await.into()
+    let request = request
+        .into_inner()
+        .data(auth)
+        .data(crate::graphql::key_loader(&state));
+    schema.execute(request).await.into()
 }
 
 async fn graphql_ws(
@@ -308,6 +352,7 @@ async fn graphql_ws(
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
             let jwt = state.jwt.clone();
+            let loader_state = state.clone();
             GraphQLWebSocket::new(socket, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     // The token may come as `Authorization` (with or without "Bearer ") or
@@ -317,6 +362,7 @@ async fn graphql_ws(
                         .find_map(|name| payload.get(*name).and_then(|v| v.as_str()));
                     let mut data = Data::default();
                     data.insert(jwt.authenticate(token));
+                    data.insert(crate::graphql::key_loader(&loader_state));
                     Ok(data)
                 })
                 .serve()

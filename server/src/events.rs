@@ -47,10 +47,42 @@ pub struct RequestEvent {
     pub at: DateTime<Utc>,
 }
 
-/// A cheap, clonable handle on the broadcast channel.
+/// What happened to a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
+pub enum KeyEventKind {
+    /// Disabled, by an admin or by the pool.
+    Disabled,
+    /// Enabled again by an admin.
+    Enabled,
+    /// Out of rotation until `until`.
+    CooledDown,
+    /// A balance refresh changed the balance.
+    BalanceChanged,
+}
+
+/// A change of a key's state.
+#[derive(Clone, Debug)]
+pub struct KeyEvent {
+    pub kind: KeyEventKind,
+    pub key_id: i32,
+    pub key_name: String,
+    pub provider: String,
+    /// Why (disables), or the balance source's error.
+    pub reason: Option<String>,
+    /// Whether the pool did it (rather than an admin).
+    pub automatic: bool,
+    /// End of a cooldown.
+    pub until: Option<DateTime<Utc>>,
+    /// The new balance in USD.
+    pub balance: Option<f64>,
+    pub at: DateTime<Utc>,
+}
+
+/// A cheap, clonable handle on the broadcast channels.
 #[derive(Clone)]
 pub struct EventBus {
     requests: broadcast::Sender<Arc<RequestEvent>>,
+    keys: broadcast::Sender<Arc<KeyEvent>>,
 }
 
 impl Default for EventBus {
@@ -63,12 +95,28 @@ impl EventBus {
     /// A bus with no subscribers yet.
     pub fn new() -> Self {
         let (requests, _) = broadcast::channel(BUS_CAPACITY);
-        Self { requests }
+        let (keys, _) = broadcast::channel(BUS_CAPACITY);
+        Self { requests, keys }
     }
 
     /// Publishes a request event; with no subscriber it is simply dropped.
     pub fn publish_request(&self, event: RequestEvent) {
         let _ = self.requests.send(Arc::new(event));
+    }
+
+    /// Publishes a key event.
+    pub fn publish_key(&self, event: KeyEvent) {
+        let _ = self.keys.send(Arc::new(event));
+    }
+
+    /// A new receiver of key events from now on.
+    pub fn subscribe_keys(&self) -> broadcast::Receiver<Arc<KeyEvent>> {
+        self.keys.subscribe()
+    }
+
+    /// How many subscribers listen for key events right now.
+    pub fn key_subscribers(&self) -> usize {
+        self.keys.receiver_count()
     }
 
     /// How many subscribers listen for request events right now.

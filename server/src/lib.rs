@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod live_config;
+pub mod metrics;
 pub mod pool;
 pub mod provider;
 pub mod proxy;

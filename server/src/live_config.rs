@@ -21,6 +21,106 @@ pub const HEALTH_KEY: &str = "health";
 pub const PRICES_KEY: &str = "model_prices";
 /// Config key of the model catalogue served at `/v1/models`.
 pub const MODELS_KEY: &str = "models";
+/// Config key of [`RetentionSettings`].
+pub const RETENTION_KEY: &str = "retention";
+/// Config key of [`BalanceSettings`].
+pub const BALANCE_KEY: &str = "balance";
+/// Config key of [`AlertSettings`].
+pub const ALERTS_KEY: &str = "alerts";
+/// Config key of [`MetricsSettings`].
+pub const METRICS_KEY: &str = "metrics";
+
+/// How long raw request log rows are kept (the rollups are kept forever).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Rows older than this many days are deleted; 0 keeps them forever.
+    pub days: u32,
+    /// Rows deleted per statement, so no delete holds the table for long.
+    pub batch_size: u32,
+    /// How often the clean-up runs.
+    pub interval_secs: u64,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            days: 90,
+            batch_size: 1000,
+            interval_secs: 3600,
+        }
+    }
+}
+
+/// How balances are refreshed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BalanceSettings {
+    /// Seconds between refreshes of every key; 0 turns the refresher off.
+    pub refresh_interval_secs: u64,
+}
+
+impl Default for BalanceSettings {
+    fn default() -> Self {
+        Self {
+            refresh_interval_secs: 3600,
+        }
+    }
+}
+
+/// Webhook notifications.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertSettings {
+    /// URLs that receive a JSON POST per alert.
+    pub webhooks: Vec<String>,
+    /// Which alerts to send: `key_disabled`, `balance_low`, `provider_unavailable`,
+    /// `recovered`.
+    pub events: Vec<String>,
+    /// A balance (USD) at or below this raises `balance_low`; per-key values override it.
+    pub low_balance_usd: Option<f64>,
+    /// Per-key thresholds in USD, by key id.
+    pub key_thresholds: BTreeMap<String, f64>,
+    /// Delivery attempts per alert, with backoff between them.
+    pub max_attempts: u32,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            webhooks: Vec::new(),
+            events: [
+                "key_disabled",
+                "balance_low",
+                "provider_unavailable",
+                "recovered",
+            ]
+            .map(String::from)
+            .to_vec(),
+            low_balance_usd: None,
+            key_thresholds: BTreeMap::new(),
+            max_attempts: 4,
+        }
+    }
+}
+
+impl AlertSettings {
+    /// The low-balance threshold of key `id`, if any.
+    pub fn threshold_for(&self, id: i32) -> Option<f64> {
+        self.key_thresholds
+            .get(&id.to_string())
+            .copied()
+            .or(self.low_balance_usd)
+    }
+}
+
+/// Who may read `/metrics`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// When set, `/metrics` needs `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+}
 
 /// How the proxy forwards requests.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -169,8 +269,7 @@ impl Default for ModelCatalog {
 }
 
 impl ModelCatalog {
-    /// The models a key of `provider` serves in the OpenAI (`false`) or Anthropic (`true`)
-    /// format.
+    /// The models a key of `provider` serves.
     pub fn for_provider(&self, provider: Provider) -> Vec<&str> {
         let list: Vec<&Vec<String>> = match provider {
             Provider::OpenAi => vec![&self.openai],
@@ -188,6 +287,10 @@ pub struct LiveSettings {
     pub health: HealthTuning,
     pub prices: PriceTable,
     pub models: ModelCatalog,
+    pub retention: RetentionSettings,
+    pub balance: BalanceSettings,
+    pub alerts: AlertSettings,
+    pub metrics: MetricsSettings,
 }
 
 /// The current [`LiveSettings`], swapped whole on every reload.
@@ -231,6 +334,18 @@ pub fn validate(key: &str, value: &Value) -> Result<(), ServiceError> {
             }
         }
         MODELS_KEY => parse::<ModelCatalog>(value).map(drop),
+        RETENTION_KEY => parse::<RetentionSettings>(value).map(drop),
+        BALANCE_KEY => parse::<BalanceSettings>(value).map(drop),
+        METRICS_KEY => parse::<MetricsSettings>(value).map(drop),
+        ALERTS_KEY => {
+            let alerts: AlertSettings = parse(value)?;
+            for url in &alerts.webhooks {
+                crate::config::parse_http_url(url).map_err(|why| {
+                    ServiceError::invalid("value", format!("webhook {url:?} {why}"))
+                })?;
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }
@@ -252,6 +367,10 @@ impl LiveConfig {
                 HEALTH_KEY => parse(&value).map(|v| settings.health = v),
                 PRICES_KEY => parse(&value).map(|v| settings.prices = v),
                 MODELS_KEY => parse(&value).map(|v| settings.models = v),
+                RETENTION_KEY => parse(&value).map(|v| settings.retention = v),
+                BALANCE_KEY => parse(&value).map(|v| settings.balance = v),
+                ALERTS_KEY => parse(&value).map(|v| settings.alerts = v),
+                METRICS_KEY => parse(&value).map(|v| settings.metrics = v),
                 _ => Ok(()),
             };
             if let Err(error) = applied {

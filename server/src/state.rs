@@ -11,6 +11,7 @@ use crate::{
     config::Settings,
     events::EventBus,
     live_config::LiveConfig,
+    metrics::Metrics,
     pool::KeyPool,
     recorder::Recorder,
 };
@@ -33,6 +34,8 @@ pub struct AppState {
     pub recorder: Recorder,
     /// The bus that carries live events from the proxy to subscriptions.
     pub events: EventBus,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
     /// Admin JWT signing and verification.
     pub jwt: Arc<JwtKeys>,
     /// Limits admin login attempts.

@@ -25,6 +25,14 @@ pub struct Model {
     pub balance: Option<f64>,
     pub total_balance: Option<f64>,
     pub balance_last_update: Option<DateTimeUtc>,
+    /// The parsed balance breakdown, JSON.
+    pub balance_detail: Option<String>,
+    /// Why the last balance refresh failed; the balance shown is stale while this is set.
+    pub balance_error: Option<String>,
+    /// Spend recorded by the pool, nano-USD.
+    pub spend: i64,
+    /// `spend` when `total_balance` was last set.
+    pub balance_spend_mark: i64,
     pub memo: String,
     pub disabled_reason: Option<String>,
     pub disabled_at: Option<DateTimeUtc>,

@@ -11,7 +11,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::state;
 use crate::error::GqlError;
 use crate::{
-    events::{RequestEvent as BusEvent, RequestPhase},
+    events::{KeyEvent as BusKeyEvent, KeyEventKind, RequestEvent as BusEvent, RequestPhase},
     provider::Provider,
     service::access_tokens::NANOS_PER_USD,
 };
@@ -107,6 +107,74 @@ impl RequestEvent {
     }
 }
 
+/// A change of a key's state.
+pub struct KeyEvent(Arc<BusKeyEvent>);
+
+#[Object]
+impl KeyEvent {
+    /// What happened.
+    async fn kind(&self) -> KeyEventKind {
+        self.0.kind
+    }
+    /// The key.
+    async fn key_id(&self) -> i32 {
+        self.0.key_id
+    }
+    /// The key's name.
+    async fn key_name(&self) -> &str {
+        &self.0.key_name
+    }
+    /// The key's provider.
+    async fn provider(&self) -> &str {
+        &self.0.provider
+    }
+    /// Why, for disables.
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    /// True when the pool did it, false when an admin did.
+    async fn automatic(&self) -> bool {
+        self.0.automatic
+    }
+    /// When a cooldown ends.
+    async fn until(&self) -> Option<DateTime<Utc>> {
+        self.0.until
+    }
+    /// The new balance in USD, for balance changes.
+    async fn balance(&self) -> Option<f64> {
+        self.0.balance
+    }
+    /// When it happened.
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+}
+
+/// Receives a broadcast channel as a stream that skips (with a warning) what a slow
+/// subscriber missed, and ends on shutdown.
+fn live<T: Send + Sync + 'static>(
+    receiver: tokio::sync::broadcast::Receiver<Arc<T>>,
+    shutdown: tokio_util::sync::CancellationToken,
+    name: &'static str,
+) -> impl Stream<Item = Arc<T>> {
+    stream::unfold(receiver, move |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(event) => return Some((event, receiver)),
+                Err(RecvError::Lagged(skipped)) => {
+                    tracing::warn!(
+                        skipped,
+                        subscription = name,
+                        "a slow subscriber skipped events"
+                    );
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    })
+    .take_until(shutdown.cancelled_owned())
+}
+
 /// Which request events to receive; every given field must match.
 #[derive(InputObject, Default, Clone)]
 pub struct RequestEventFilter {
@@ -151,22 +219,31 @@ impl EventSubscription {
     ) -> async_graphql::Result<impl Stream<Item = RequestEvent> + use<>> {
         let app = state(ctx).map_err(GqlError::from)?;
         let filter = filter.unwrap_or_default();
-        let receiver = app.events.subscribe_requests();
-        let shutdown = app.shutdown.clone();
-        let events = stream::unfold(receiver, |mut receiver| async move {
-            loop {
-                match receiver.recv().await {
-                    Ok(event) => return Some((event, receiver)),
-                    Err(RecvError::Lagged(skipped)) => {
-                        tracing::warn!(skipped, "a slow requestEvents subscriber skipped events");
-                    }
-                    Err(RecvError::Closed) => return None,
-                }
-            }
-        });
+        let events = live(
+            app.events.subscribe_requests(),
+            app.shutdown.clone(),
+            "requestEvents",
+        );
         Ok(events
             .filter(move |event| std::future::ready(filter.matches(event)))
-            .map(RequestEvent)
-            .take_until(shutdown.cancelled_owned()))
+            .map(RequestEvent))
+    }
+
+    /// Key state changes: disabled (by an admin or the pool), enabled, cooled down, balance
+    /// changed. Optionally for one key only.
+    async fn key_events(
+        &self,
+        ctx: &Context<'_>,
+        key_id: Option<i32>,
+    ) -> async_graphql::Result<impl Stream<Item = KeyEvent> + use<>> {
+        let app = state(ctx).map_err(GqlError::from)?;
+        let events = live(
+            app.events.subscribe_keys(),
+            app.shutdown.clone(),
+            "keyEvents",
+        );
+        Ok(events
+            .filter(move |event| std::future::ready(key_id.is_none_or(|id| event.key_id == id)))
+            .map(KeyEvent))
     }
 }

@@ -9,6 +9,7 @@ use crate::error::GqlResult;
 use crate::{
     entity::api_key,
     error::ServiceError,
+    events::{KeyEvent, KeyEventKind},
     provider::Provider,
     secret::{mask, mask_proxy_url},
     service::{
@@ -28,6 +29,12 @@ pub enum DisabledBy {
 
 /// An upstream key. The secret itself is never exposed, only `apiKeyMasked`.
 pub struct ApiKey(api_key::Model);
+
+impl From<api_key::Model> for ApiKey {
+    fn from(model: api_key::Model) -> Self {
+        Self(model)
+    }
+}
 
 #[Object]
 impl ApiKey {
@@ -247,6 +254,25 @@ impl From<ImportReport> for ImportKeysReport {
     }
 }
 
+/// Tells subscribers an admin enabled or disabled a key.
+fn publish_admin_change(app: &crate::state::AppState, key: &api_key::Model) {
+    app.events.publish_key(KeyEvent {
+        kind: if key.enabled {
+            KeyEventKind::Enabled
+        } else {
+            KeyEventKind::Disabled
+        },
+        key_id: key.id,
+        key_name: key.name.clone(),
+        provider: key.provider.clone(),
+        reason: key.disabled_reason.clone(),
+        automatic: false,
+        until: None,
+        balance: None,
+        at: Utc::now(),
+    });
+}
+
 /// Reading keys.
 #[derive(Default)]
 pub struct KeyQuery;
@@ -337,6 +363,9 @@ impl KeyMutation {
         if enable {
             app.pool.reset_health(id);
         }
+        if input.enabled.is_some() {
+            publish_admin_change(app, &key);
+        }
         app.reload_keys().await;
         Ok(ApiKey(key))
     }
@@ -363,6 +392,7 @@ impl KeyMutation {
         if enabled {
             app.pool.reset_health(id);
         }
+        publish_admin_change(app, &key);
         app.reload_keys().await;
         Ok(ApiKey(key))
     }

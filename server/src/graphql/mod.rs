@@ -9,7 +9,12 @@ mod events;
 mod extensions;
 mod guard;
 mod keys;
+mod loaders;
+mod logs;
+mod stats;
 mod tokens;
+
+pub use loaders::key_loader;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 
@@ -30,6 +35,8 @@ pub struct QueryRoot(
     keys::KeyQuery,
     tokens::TokenQuery,
     config::ConfigQuery,
+    stats::StatsQuery,
+    logs::LogQuery,
 );
 
 /// Every mutation, merged from the domain modules.

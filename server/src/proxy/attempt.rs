@@ -12,6 +12,7 @@ use crate::{
     access::ClientToken,
     events::{EventBus, RequestEvent, RequestPhase},
     live_config::LiveSettings,
+    metrics::Metrics,
     pool::PoolKey,
     recorder::{AttemptRecord, AttemptStatus, Recorder},
     usage::Usage,
@@ -27,6 +28,7 @@ pub struct RequestContext {
     pub recorder: Recorder,
     pub events: EventBus,
     pub live: Arc<LiveSettings>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// How an attempt ended.
@@ -110,6 +112,19 @@ impl Attempt {
         let (cost, cost_unknown) = outcome.usage.cost(&context.model, &context.live.prices);
         context.token.add_spend(cost);
         self.key.health.add_spend(cost);
+        let model_label = if context.live.prices.price_of(&context.model).is_some() {
+            &*context.model
+        } else {
+            "other"
+        };
+        context.metrics.attempt(
+            self.key.provider.as_str(),
+            model_label,
+            status.as_str(),
+            &outcome.usage,
+            cost,
+            self.started.elapsed().as_secs_f64(),
+        );
         context.recorder.record(AttemptRecord {
             request_id: context.request_id.clone(),
             attempt: self.number,

@@ -1,7 +1,10 @@
 //! The request path: check the client, pick a key, send, and fail over to another key while
 //! nothing has reached the client yet.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     body::Body,
@@ -21,6 +24,7 @@ use super::{
     upstream::{self, diagnose},
 };
 use crate::{
+    events::{KeyEvent, KeyEventKind},
     pool::{Failure, PoolKey, Verdict, WireFormat},
     recorder::AttemptStatus,
     state::AppState,
@@ -58,6 +62,7 @@ pub async fn forward(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let arrived = Instant::now();
     let format = endpoint.format();
     let live = state.live.current();
     let token = match state.access.authenticate(client_secret(&headers)) {
@@ -86,8 +91,16 @@ pub async fn forward(
         recorder: state.recorder.clone(),
         events: state.events.clone(),
         live: live.clone(),
+        metrics: state.metrics.clone(),
     });
-    let mut response = attempts(&state, &context, &request, &headers).await;
+    let mut upstream_time = Duration::ZERO;
+    let mut response = attempts(&state, &context, &request, &headers, &mut upstream_time).await;
+    state.metrics.overhead(
+        arrived
+            .elapsed()
+            .saturating_sub(upstream_time)
+            .as_secs_f64(),
+    );
     if let Ok(value) = HeaderValue::from_str(&context.request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
@@ -107,6 +120,7 @@ async fn attempts(
     context: &Arc<RequestContext>,
     request: &ClientRequest,
     headers: &HeaderMap,
+    upstream_time: &mut Duration,
 ) -> Response {
     let format = context.endpoint.format();
     let tuning = &context.live.proxy;
@@ -134,7 +148,10 @@ async fn attempts(
             key.clone(),
             i32::try_from(number).unwrap_or(i32::MAX),
         );
-        match attempt_once(state, context, request, headers, attempt, &key).await {
+        let sent = Instant::now();
+        let outcome = attempt_once(state, context, request, headers, attempt, &key).await;
+        *upstream_time += sent.elapsed();
+        match outcome {
             Ok(response) => return response,
             Err(failure) => last = Some(failure),
         }
@@ -264,6 +281,7 @@ async fn attempt_once(
             status.as_u16(),
             Duration::from_millis(tuning.stream_idle_timeout_ms),
             attempt,
+            state.metrics.clone(),
         );
         let mut response = (status, passed, Body::from_stream(body)).into_response();
         response
@@ -320,13 +338,31 @@ fn transient_failure(state: &AppState, context: &RequestContext, key: &Arc<PoolK
 }
 
 fn apply_verdict(state: &AppState, key: &PoolKey, verdict: Verdict) {
+    let event = |kind, reason, until| KeyEvent {
+        kind,
+        key_id: key.id,
+        key_name: key.name.clone(),
+        provider: key.provider.as_str().to_string(),
+        reason,
+        automatic: true,
+        until,
+        balance: None,
+        at: Utc::now(),
+    };
     match verdict {
         Verdict::CoolDown { until_ms } => {
             tracing::info!(key_id = key.id, until_ms, "key cooling down");
+            let until = chrono::DateTime::from_timestamp_millis(until_ms);
+            state
+                .events
+                .publish_key(event(KeyEventKind::CooledDown, None, until));
         }
         Verdict::Disable { reason } => {
             tracing::warn!(key_id = key.id, reason = %reason, "key disabled automatically");
-            state.recorder.disable_key(key.id, reason);
+            state.recorder.disable_key(key.id, reason.clone());
+            state
+                .events
+                .publish_key(event(KeyEventKind::Disabled, Some(reason), None));
         }
     }
 }

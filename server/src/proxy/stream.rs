@@ -4,6 +4,7 @@
 
 use std::{
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
     time::Duration,
 };
@@ -17,7 +18,7 @@ use super::{
     error::stream_error_event,
     tap::StreamTap,
 };
-use crate::{pool::WireFormat, recorder::AttemptStatus};
+use crate::{metrics::Metrics, pool::WireFormat, recorder::AttemptStatus};
 
 /// The body of a streamed answer.
 pub struct TappedStream {
@@ -29,6 +30,7 @@ pub struct TappedStream {
     idle_timeout: Duration,
     /// `None` once recorded.
     attempt: Option<Attempt>,
+    metrics: Arc<Metrics>,
 }
 
 impl TappedStream {
@@ -39,7 +41,9 @@ impl TappedStream {
         http_status: u16,
         idle_timeout: Duration,
         attempt: Attempt,
+        metrics: Arc<Metrics>,
     ) -> Self {
+        metrics.stream(true);
         Self {
             upstream,
             tap,
@@ -48,6 +52,7 @@ impl TappedStream {
             idle: Box::pin(tokio::time::sleep(idle_timeout)),
             idle_timeout,
             attempt: Some(attempt),
+            metrics,
         }
     }
 
@@ -145,6 +150,7 @@ impl Stream for TappedStream {
 
 impl Drop for TappedStream {
     fn drop(&mut self) {
+        self.metrics.stream(false);
         if let Some(attempt) = self.attempt.take() {
             attempt.cancel(self.tap.usage(), Some(self.http_status));
         }

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{events::EventBus, usage::Usage};
+use crate::{events::EventBus, metrics::Metrics, usage::Usage};
 
 pub use writer::BatchLimits;
 
@@ -96,9 +96,14 @@ pub struct Recorder {
 
 impl Recorder {
     /// Starts the writer on `db`.
-    pub fn spawn(db: DatabaseConnection, events: EventBus, limits: BatchLimits) -> Self {
+    pub fn spawn(
+        db: DatabaseConnection,
+        events: EventBus,
+        metrics: Arc<Metrics>,
+        limits: BatchLimits,
+    ) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(writer::run(db, events, limits, receiver));
+        tokio::spawn(writer::run(db, events, metrics, limits, receiver));
         Self { sender }
     }
 

@@ -15,6 +15,7 @@ use super::{AttemptRecord, Message, rollup};
 use crate::{
     entity::{access_token, api_key, api_request_log},
     events::{EventBus, RequestEvent, RequestPhase},
+    metrics::Metrics,
     service::keys::DISABLED_BY_AUTO,
 };
 
@@ -42,6 +43,7 @@ const COMMIT_TRIES: u32 = 6;
 pub async fn run(
     db: DatabaseConnection,
     events: EventBus,
+    metrics: std::sync::Arc<Metrics>,
     limits: BatchLimits,
     mut receiver: mpsc::Receiver<Message>,
 ) {
@@ -55,7 +57,9 @@ pub async fn run(
                 Ok(None) | Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         write(&db, &events, std::mem::take(&mut batch)).await;
+        metrics.flushed(started.elapsed().as_secs_f64());
     }
 }
 
@@ -135,6 +139,25 @@ async fn commit(
             )
             .col_expr(access_token::Column::LastUsedAt, Expr::value(last_used))
             .filter(access_token::Column::Id.eq(token))
+            .exec(&txn)
+            .await?;
+    }
+
+    let mut key_spend: HashMap<i32, i64> = HashMap::new();
+    for record in attempts {
+        if let Some(key) = record.key_id
+            && record.cost > 0
+        {
+            *key_spend.entry(key).or_default() += record.cost;
+        }
+    }
+    for (key, cost) in key_spend {
+        api_key::Entity::update_many()
+            .col_expr(
+                api_key::Column::Spend,
+                Expr::col(api_key::Column::Spend).add(Expr::val(cost)),
+            )
+            .filter(api_key::Column::Id.eq(key))
             .exec(&txn)
             .await?;
     }

@@ -215,6 +215,8 @@ pub async fn update(
     }
     if let Some(total) = changes.total_balance {
         row.total_balance = Set(Some(validate::dollars("totalBalance", total)?));
+        // The balance counts down from here: spend before this moment is already in `total`.
+        row.balance_spend_mark = Set(current.spend);
     }
     if let Some(memo) = changes.memo {
         row.memo = Set(validate::optional_text("memo", &memo, 2000)?);

@@ -7,4 +7,5 @@ pub mod config_entries;
 pub mod key_import;
 pub mod keys;
 pub mod secrets;
+pub mod stats;
 mod validate;

@@ -1,0 +1,39 @@
+//! Request-scoped DataLoaders: one query per page for relations, never one per row.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use crate::{entity::api_key, error::GqlError, metrics::Metrics, state::AppState};
+
+/// Loads keys by id, batching every look-up of one request.
+pub struct KeyLoader {
+    db: DatabaseConnection,
+    metrics: Arc<Metrics>,
+}
+
+impl Loader<i32> for KeyLoader {
+    type Value = api_key::Model;
+    type Error = GqlError;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
+        self.metrics.key_load();
+        let keys = api_key::Entity::find()
+            .filter(api_key::Column::Id.is_in(ids.iter().copied()))
+            .all(&self.db)
+            .await?;
+        Ok(keys.into_iter().map(|key| (key.id, key)).collect())
+    }
+}
+
+/// A fresh key loader for one request.
+pub fn key_loader(state: &AppState) -> DataLoader<KeyLoader> {
+    DataLoader::new(
+        KeyLoader {
+            db: state.db.clone(),
+            metrics: state.metrics.clone(),
+        },
+        tokio::spawn,
+    )
+}
