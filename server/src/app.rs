@@ -126,6 +126,12 @@ pub async fn build_state(
         shutdown,
     };
     tokio::spawn(refresh_periodically(state.clone()));
+    tokio::spawn(crate::balance::refresh_periodically(state.clone()));
+    tokio::spawn(crate::alerts::run(
+        state.clone(),
+        state.events.subscribe_keys(),
+    ));
+    tokio::spawn(crate::retention::run(state.clone()));
     Ok(state)
 }
 

@@ -4,8 +4,10 @@
 //! with [`app::build_state`] and [`app::serve`].
 
 pub mod access;
+pub mod alerts;
 pub mod app;
 pub mod auth;
+pub mod balance;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -19,6 +21,7 @@ pub mod pool;
 pub mod provider;
 pub mod proxy;
 pub mod recorder;
+pub mod retention;
 pub mod secret;
 pub mod service;
 pub mod state;

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::state;
 use crate::error::GqlResult;
 use crate::{
+    balance::amp::BalanceLine as AmpLine,
     entity::api_key,
     error::ServiceError,
     events::{KeyEvent, KeyEventKind},
@@ -93,6 +94,35 @@ impl ApiKey {
     async fn balance_last_update(&self) -> Option<DateTime<Utc>> {
         self.0.balance_last_update
     }
+    /// The balance as the provider broke it down (Amp's lines), or how it was counted.
+    async fn balance_detail(&self) -> Vec<BalanceLine> {
+        self.0
+            .balance_detail
+            .as_deref()
+            .and_then(|text| serde_json::from_str::<Vec<AmpLine>>(text).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|line| BalanceLine {
+                label: line.label,
+                remaining: line.remaining,
+                total: line.total,
+                percent: line.percent,
+                text: line.text,
+            })
+            .collect()
+    }
+    /// Why the last refresh failed; while set, `balance` is stale.
+    async fn balance_error(&self) -> Option<&str> {
+        self.0.balance_error.as_deref()
+    }
+    /// Whether `balance` may be out of date because the last refresh failed.
+    async fn balance_stale(&self) -> bool {
+        self.0.balance_error.is_some()
+    }
+    /// What the pool has spent on this key, in USD.
+    async fn spend(&self) -> f64 {
+        self.0.spend as f64 / crate::service::access_tokens::NANOS_PER_USD
+    }
     /// A note for other admins.
     async fn memo(&self) -> &str {
         &self.0.memo
@@ -121,6 +151,21 @@ impl ApiKey {
     async fn update_time(&self) -> DateTime<Utc> {
         self.0.update_time
     }
+}
+
+/// One line of a key's balance.
+#[derive(SimpleObject)]
+pub struct BalanceLine {
+    /// What the line is about (`Amp Free`, `Individual credits`).
+    label: String,
+    /// Dollars remaining.
+    remaining: Option<f64>,
+    /// Dollars in total.
+    total: Option<f64>,
+    /// Percent remaining, when that is all the provider says.
+    percent: Option<f64>,
+    /// The line as the provider wrote it.
+    text: String,
 }
 
 /// Which keys to list.
@@ -395,6 +440,14 @@ impl KeyMutation {
         publish_admin_change(app, &key);
         app.reload_keys().await;
         Ok(ApiKey(key))
+    }
+
+    /// Reads the key's balance from its provider now (Amp's balance text, OpenAI's billing
+    /// endpoints; Anthropic and the fallback count down from `totalBalance`). A failure
+    /// leaves the balance stale with `balanceError`; a balance at or below zero disables the key.
+    async fn refresh_balance(&self, ctx: &Context<'_>, id: i32) -> GqlResult<ApiKey> {
+        let app = state(ctx)?;
+        Ok(ApiKey(crate::balance::refresh(app, id).await?))
     }
 
     /// Adds many keys in one call and reports the lines it skipped.

@@ -241,6 +241,27 @@ pub async fn set_enabled(
     Ok(row.update(db).await?)
 }
 
+/// Disables key `id` on the pool's behalf, unless it is already disabled (an admin's
+/// disable and its reason stay).
+pub async fn disable_automatically(
+    db: &impl ConnectionTrait,
+    id: i32,
+    reason: &str,
+) -> Result<Model, ServiceError> {
+    let current = get(db, id).await?;
+    if !current.enabled {
+        return Ok(current);
+    }
+    let now = Utc::now();
+    let mut row: ActiveModel = current.into();
+    row.enabled = Set(false);
+    row.disabled_by = Set(Some(DISABLED_BY_AUTO.into()));
+    row.disabled_reason = Set(Some(reason.to_string()));
+    row.disabled_at = Set(Some(now));
+    row.update_time = Set(now);
+    Ok(row.update(db).await?)
+}
+
 /// Deletes key `id`. Its log rows stay, pointing at an id that no longer resolves.
 pub async fn delete(db: &impl ConnectionTrait, id: i32) -> Result<(), ServiceError> {
     let result = ApiKeys::delete_by_id(id).exec(db).await?;

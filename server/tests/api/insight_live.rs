@@ -87,7 +87,8 @@ async fn key_events_report_an_automatic_disable() {
         "subscription { keyEvents { kind keyId keyName reason automatic } }",
     )
     .await;
-    until(|| app.state.events.key_subscribers() == 1).await;
+    // The alert task is always one subscriber; the WebSocket is the second.
+    until(|| app.state.events.key_subscribers() == 2).await;
 
     app.v1(
         "/v1/chat/completions",

@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod health;
 mod helpers;
+mod insight_balances;
 mod insight_live;
 mod insight_logs;
 mod insight_stats;

@@ -66,6 +66,11 @@ impl MockUpstream {
                 "/api/provider/anthropic/v1/messages/count_tokens",
                 post(count_tokens),
             )
+            .route("/api/internal", post(amp_balance))
+            .route(
+                "/v1/dashboard/billing/credit_grants",
+                axum::routing::get(openai_credit),
+            )
             .with_state(shared.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -511,4 +516,38 @@ async fn socks5_connection(
     client.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).await?;
     tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
     Ok(())
+}
+
+/// Amp's balance endpoint: `ok` keys have two dollar lines, `broke` none left, `percent` only a
+/// percentage, `e500` fails.
+async fn amp_balance(uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if uri.query() != Some("userDisplayBalanceInfo") || body["method"] != "userDisplayBalanceInfo" {
+        return (StatusCode::BAD_REQUEST, "mock: wrong balance request").into_response();
+    }
+    let Some(secret) = header(&headers, "authorization").and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    let text = match behaviour(secret) {
+        "e500" => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        "broke" => "Amp Free: $0/$20 remaining (replenishes +$0.83/hour)",
+        "percent" => "Amp Free: 45% remaining today",
+        _ => {
+            "Signed in as dev@example.com\nAmp Free: $17.59/$20 remaining (replenishes +$0.83/hour)\nIndividual credits: $50 remaining"
+        }
+    };
+    axum::Json(json!({"ok": true, "result": {"displayText": text}})).into_response()
+}
+
+/// OpenAI's legacy credit grants: `ok` keys have $74.50 of $100 left; `nobill` keys get 404.
+async fn openai_credit(headers: HeaderMap) -> Response {
+    let secret = header(&headers, "authorization")
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    match behaviour(secret) {
+        "nobill" => StatusCode::NOT_FOUND.into_response(),
+        _ => axum::Json(json!({"object": "credit_summary", "total_granted": 100.0, "total_used": 25.5, "total_available": 74.5}))
+            .into_response(),
+    }
 }
