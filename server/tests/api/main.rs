@@ -19,5 +19,6 @@ mod proxy_formats;
 mod proxy_identity;
 mod schema;
 mod sdk;
+mod shutdown;
 mod subscriptions;
 mod tokens;

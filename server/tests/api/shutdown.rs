@@ -1,0 +1,178 @@
+//! The real binary, stopped with SIGTERM in the middle of a burst, loses no row.
+
+use std::{
+    collections::HashSet,
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use amp_pool::entity::api_request_log;
+use futures::future::join_all;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{ADMIN_PASSWORD, TestDatabase},
+    mock::MockUpstream,
+};
+
+async fn graphql(
+    client: &reqwest::Client,
+    base: &str,
+    jwt: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = client
+        .post(format!("{base}/graphql"))
+        .json(&json!({"query": query, "variables": variables}));
+    if let Some(jwt) = jwt {
+        request = request.bearer_auth(jwt);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_during_a_burst_loses_no_row() {
+    let database = TestDatabase::create().await;
+    let upstream = MockUpstream::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_amp-pool"))
+        .env_clear()
+        .envs([
+            ("HOST", "127.0.0.1"),
+            ("PORT", "0"),
+            ("DATABASE_URL", database.url()),
+            ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ("RUST_LOG", "info"),
+            ("OPENAI_BASE_URL", "http://127.0.0.1:9"),
+            ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9"),
+            ("AMP_BASE_URL", "http://127.0.0.1:9"),
+        ])
+        .current_dir(folder.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The server says where it listens; read its log (in a thread, bounded by a timeout).
+    let stdout = child.stdout.take().unwrap();
+    let (address_tx, address_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                let _ = address_tx.send(
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+            }
+        }
+    });
+    let base = address_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the server starts within 60 s");
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let login = graphql(
+        &client,
+        &base,
+        None,
+        "mutation($p: String!) { login(username: \"admin\", password: $p) { token } }",
+        json!({"p": ADMIN_PASSWORD}),
+    )
+    .await;
+    let jwt = login["data"]["login"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    graphql(
+        &client,
+        &base,
+        Some(&jwt),
+        "mutation($u: String!) { createKey(input: {name: \"slow\", provider: OPENAI, apiKey: \"sk-slow-sigterm\", baseUrl: $u}) { id } }",
+        json!({"u": upstream.url}),
+    )
+    .await;
+    let created = graphql(
+        &client,
+        &base,
+        Some(&jwt),
+        "mutation { createAccessToken(input: {name: \"burst\"}) { token } }",
+        json!({}),
+    )
+    .await;
+    let token = created["data"]["createAccessToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // 150 requests whose answers take 300 ms each, half of them streams.
+    let burst: Vec<_> = (0..150)
+        .map(|i| {
+            let (client, url, token) = (
+                client.clone(),
+                format!("{base}/v1/chat/completions"),
+                token.clone(),
+            );
+            tokio::spawn(async move {
+                let response = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({"model": "gpt-4o", "messages": [], "stream": i % 2 == 0}))
+                    .send()
+                    .await
+                    .ok()?;
+                let id = response
+                    .headers()
+                    .get("x-amp-pool-request-id")?
+                    .to_str()
+                    .ok()?
+                    .to_string();
+                response.text().await.ok()?;
+                Some(id)
+            })
+        })
+        .collect();
+    for _ in 0..500 {
+        if upstream.seen().len() >= 40 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert!(
+        status.success(),
+        "the server exits cleanly after SIGTERM: {status}"
+    );
+    let answered: HashSet<String> = join_all(burst)
+        .await
+        .into_iter()
+        .filter_map(|r| r.unwrap())
+        .collect();
+    assert!(
+        answered.len() >= 40,
+        "the burst was in flight: {}",
+        answered.len()
+    );
+    let db = sea_orm::Database::connect(database.url()).await.unwrap();
+    let rows = api_request_log::Entity::find()
+        .filter(api_request_log::Column::Status.eq("success"))
+        .all(&db)
+        .await
+        .unwrap();
+    let logged: HashSet<String> = rows.into_iter().map(|r| r.request_id).collect();
+    db.close().await.unwrap();
+    assert_eq!(logged, answered, "every answered request has its row");
+}
