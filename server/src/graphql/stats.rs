@@ -291,10 +291,7 @@ impl StatsQuery {
         #[graphql(default)] sort_by: StatsSort,
         #[graphql(default = true)] descending: bool,
     ) -> GqlResult<Vec<NamedStats>> {
-        let (range, _) = range.resolve()?;
-        let mut groups = stats::by_text(&state(ctx)?.db, range, Column::Model).await?;
-        sort(&mut groups, sort_by, descending);
-        Ok(named(groups))
+        named(ctx, range, Column::Model, sort_by, descending).await
     }
 
     /// Figures per provider, sorted.
@@ -305,10 +302,7 @@ impl StatsQuery {
         #[graphql(default)] sort_by: StatsSort,
         #[graphql(default = true)] descending: bool,
     ) -> GqlResult<Vec<NamedStats>> {
-        let (range, _) = range.resolve()?;
-        let mut groups = stats::by_text(&state(ctx)?.db, range, Column::Provider).await?;
-        sort(&mut groups, sort_by, descending);
-        Ok(named(groups))
+        named(ctx, range, Column::Provider, sort_by, descending).await
     }
 
     /// One point per hour or day of the range (empty buckets included), optionally for one
@@ -344,12 +338,22 @@ impl StatsQuery {
     }
 }
 
-fn named(groups: Vec<Group<String>>) -> Vec<NamedStats> {
-    groups
+/// Figures grouped by a text column (`model` or `provider`), sorted.
+async fn named(
+    ctx: &Context<'_>,
+    range: StatsRange,
+    column: Column,
+    sort_by: StatsSort,
+    descending: bool,
+) -> GqlResult<Vec<NamedStats>> {
+    let (range, _) = range.resolve()?;
+    let mut groups = stats::by_text(&state(ctx)?.db, range, column).await?;
+    sort(&mut groups, sort_by, descending);
+    Ok(groups
         .into_iter()
         .map(|group| NamedStats {
             name: group.key,
             stats: StatsFigures(group.figures),
         })
-        .collect()
+        .collect())
 }

@@ -362,3 +362,39 @@ impl Drop for TestDatabase {
         .join();
     }
 }
+
+/// Sends `count` chat completions at once (every other one streamed) and returns, for each,
+/// the request id of the answer that came back in full, or `None`.
+pub fn burst(
+    base: &str,
+    token: &str,
+    count: usize,
+) -> Vec<tokio::task::JoinHandle<Option<String>>> {
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    (0..count)
+        .map(|i| {
+            let (client, url, token) = (
+                client.clone(),
+                format!("{base}/v1/chat/completions"),
+                token.to_string(),
+            );
+            tokio::spawn(async move {
+                let response = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({"model": "gpt-4o", "messages": [], "stream": i % 2 == 0}))
+                    .send()
+                    .await
+                    .ok()?;
+                let id = response
+                    .headers()
+                    .get("x-amp-pool-request-id")?
+                    .to_str()
+                    .ok()?
+                    .to_string();
+                response.text().await.ok()?;
+                Some(id)
+            })
+        })
+        .collect()
+}

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use amp_pool::entity::{api_request_log, api_request_stats};
 
 use crate::{
-    helpers::TestApp,
+    helpers::{TestApp, burst},
     mock::{ANTHROPIC_USAGE, MockUpstream},
 };
 
@@ -244,31 +244,7 @@ async fn a_shutdown_in_the_middle_of_a_burst_loses_no_row() {
     app.add_key("OPENAI", "sk-slow-1", json!({"baseUrl": upstream.url}))
         .await;
     let token = app.client_token(json!({})).await;
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let burst: Vec<_> = (0..200)
-        .map(|i| {
-            let client = client.clone();
-            let url = app.url("/v1/chat/completions");
-            let token = token.clone();
-            tokio::spawn(async move {
-                let response = client
-                    .post(url)
-                    .bearer_auth(token)
-                    .json(&chat("gpt-4o", i % 2 == 0))
-                    .send()
-                    .await
-                    .ok()?;
-                let id = response
-                    .headers()
-                    .get("x-amp-pool-request-id")?
-                    .to_str()
-                    .ok()?
-                    .to_string();
-                response.text().await.ok()?;
-                Some(id)
-            })
-        })
-        .collect();
+    let burst = burst(&app.url(""), &token, 200);
     // Wait (bounded) until requests are reaching the upstream, then stop as SIGTERM would.
     for _ in 0..200 {
         if upstream.seen().len() >= 50 {

@@ -13,7 +13,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{ADMIN_PASSWORD, TestDatabase},
+    helpers::{ADMIN_PASSWORD, TestDatabase, burst},
     mock::MockUpstream,
 };
 
@@ -109,32 +109,7 @@ async fn sigterm_during_a_burst_loses_no_row() {
         .to_string();
 
     // 150 requests whose answers take 300 ms each, half of them streams.
-    let burst: Vec<_> = (0..150)
-        .map(|i| {
-            let (client, url, token) = (
-                client.clone(),
-                format!("{base}/v1/chat/completions"),
-                token.clone(),
-            );
-            tokio::spawn(async move {
-                let response = client
-                    .post(url)
-                    .bearer_auth(token)
-                    .json(&json!({"model": "gpt-4o", "messages": [], "stream": i % 2 == 0}))
-                    .send()
-                    .await
-                    .ok()?;
-                let id = response
-                    .headers()
-                    .get("x-amp-pool-request-id")?
-                    .to_str()
-                    .ok()?
-                    .to_string();
-                response.text().await.ok()?;
-                Some(id)
-            })
-        })
-        .collect();
+    let burst = burst(&base, &token, 150);
     for _ in 0..500 {
         if upstream.seen().len() >= 40 {
             break;
