@@ -142,11 +142,6 @@ impl AccessGate {
         Ok(())
     }
 
-    /// The token with this id, for accounting.
-    pub fn by_id(&self, id: i32) -> Option<Arc<ClientToken>> {
-        self.tokens.load().values().find(|t| t.id == id).cloned()
-    }
-
     /// Rebuilds the table from the database. Spend never goes backwards (this instance may
     /// have recorded spend that is not committed yet), and a limiter survives when its limit
     /// is unchanged.
