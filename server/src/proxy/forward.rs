@@ -272,7 +272,14 @@ async fn attempt_once(
         });
     }
 
-    if request.stream {
+    // An upstream may answer a stream request with a plain JSON body; treat that as the whole
+    // answer rather than as a stream that never finished.
+    let is_event_stream = answer
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if request.stream && is_event_stream {
         let tap = StreamTap::new(format, !request.client_wants_usage);
         let body = TappedStream::new(
             answer.bytes_stream().boxed(),

@@ -236,7 +236,7 @@ async fn openai(
     let (prompt, completion, cached) = OPENAI_USAGE;
     let usage = json!({"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
                        "prompt_tokens_details": {"cached_tokens": cached}});
-    if body["stream"] != true {
+    if body["stream"] != true || behaviour == "jsononly" {
         let mut response = axum::Json(json!({
             "id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": PIECES.concat()}, "finish_reason": "stop"}],

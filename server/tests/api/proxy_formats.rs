@@ -413,3 +413,22 @@ async fn the_model_list_shows_what_the_keys_can_serve() {
     assert_eq!(anthropic["has_more"], false);
     assert_eq!(anthropic["first_id"], "claude-haiku-4-5");
 }
+
+#[tokio::test]
+async fn a_json_answer_to_a_stream_request_is_passed_on_whole() {
+    let app = TestApp::spawn().await;
+    let upstream = MockUpstream::start().await;
+    app.add_key("OPENAI", "sk-jsononly-1", json!({"baseUrl": upstream.url}))
+        .await;
+    let token = app.client_token(json!({})).await;
+
+    let response = app
+        .v1("/v1/chat/completions", &token, chat("gpt-4o", true))
+        .await;
+
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["choices"][0]["message"]["content"], PIECES.concat());
+    let row = &app.log_rows().await[0];
+    assert_eq!((row.status.as_str(), row.output_tokens), ("success", 30));
+}
