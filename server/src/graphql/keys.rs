@@ -135,6 +135,25 @@ impl ApiKey {
     async fn disabled_at(&self) -> Option<DateTime<Utc>> {
         self.0.disabled_at
     }
+    /// Until when the key is out of rotation after a rate limit or error (null when it is not).
+    async fn cooldown_until(&self, ctx: &Context<'_>) -> GqlResult<Option<DateTime<Utc>>> {
+        let until = state(ctx)?
+            .pool
+            .snapshot()
+            .key(self.0.id)
+            .map(|key| key.health.cooldown_until_ms())
+            .filter(|until| *until > Utc::now().timestamp_millis());
+        Ok(until.and_then(DateTime::from_timestamp_millis))
+    }
+    /// Whether the pool would hand this key out right now (enabled, not cooling down).
+    async fn available(&self, ctx: &Context<'_>) -> GqlResult<bool> {
+        let now = Utc::now().timestamp_millis();
+        Ok(state(ctx)?
+            .pool
+            .snapshot()
+            .key(self.0.id)
+            .is_some_and(|key| key.available(now)))
+    }
     /// Who disabled the key, when it is disabled.
     async fn disabled_by(&self) -> Option<DisabledBy> {
         match self.0.disabled_by.as_deref() {

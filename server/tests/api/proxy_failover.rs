@@ -358,6 +358,18 @@ async fn with_every_key_cooling_down_the_answer_says_until_when() {
         message.starts_with("every upstream key for the Anthropic format is cooling down until 20"),
         "{message}"
     );
+    let listed = app
+        .graphql("{ keys { available cooldownUntil } }", json!({}))
+        .await;
+    let key = &data(&listed)["keys"][0];
+    assert_eq!(key["available"], false);
+    let until: chrono::DateTime<chrono::Utc> =
+        key["cooldownUntil"].as_str().unwrap().parse().unwrap();
+    let seconds = (until - chrono::Utc::now()).num_seconds();
+    assert!(
+        (100..=120).contains(&seconds),
+        "retry-after 120 s honoured: {seconds}"
+    );
 }
 
 #[tokio::test]
