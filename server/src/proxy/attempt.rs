@@ -59,29 +59,32 @@ impl Attempt {
     /// Starts attempt `number` on `key` and announces it on the event bus.
     pub fn start(context: Arc<RequestContext>, key: Arc<PoolKey>, number: i32) -> Self {
         let started_at = Utc::now();
-        context.events.publish_request(RequestEvent {
-            phase: RequestPhase::Started,
-            request_id: context.request_id.to_string(),
-            attempt: number,
-            log_id: None,
-            key_id: Some(key.id),
-            key_name: Some(key.name.clone()),
-            provider: key.provider.as_str().to_string(),
-            endpoint: context.endpoint.as_str().to_string(),
-            model: context.model.to_string(),
-            is_stream: context.is_stream,
-            status: None,
-            http_status_code: None,
-            error_type: None,
-            input_tokens: 0,
-            output_tokens: 0,
-            cache_read_tokens: 0,
-            cache_creation_tokens: 0,
-            cost: 0,
-            latency_ms: None,
-            first_byte_ms: None,
-            at: started_at,
-        });
+        // Building the event costs allocations; skip it when nobody is listening.
+        if context.events.request_subscribers() > 0 {
+            context.events.publish_request(RequestEvent {
+                phase: RequestPhase::Started,
+                request_id: context.request_id.to_string(),
+                attempt: number,
+                log_id: None,
+                key_id: Some(key.id),
+                key_name: Some(key.name.clone()),
+                provider: key.provider.as_str().to_string(),
+                endpoint: context.endpoint.as_str().to_string(),
+                model: context.model.to_string(),
+                is_stream: context.is_stream,
+                status: None,
+                http_status_code: None,
+                error_type: None,
+                input_tokens: 0,
+                output_tokens: 0,
+                cache_read_tokens: 0,
+                cache_creation_tokens: 0,
+                cost: 0,
+                latency_ms: None,
+                first_byte_ms: None,
+                at: started_at,
+            });
+        }
         Self {
             context,
             key,
