@@ -109,7 +109,7 @@ fn check_providers(
                 client,
                 json!({
                     "event": "recovered", "provider": provider.as_str(),
-                    "reason": format!("a {provider} key is available again"), "at": Utc::now(),
+                    "reason": format!("an {provider} key is available again"), "at": Utc::now(),
                 }),
             );
         }

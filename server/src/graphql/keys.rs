@@ -427,10 +427,11 @@ impl KeyMutation {
         if enable {
             app.pool.reset_health(id);
         }
+        // Reload first, so whoever reacts to the event sees the key as it now is.
+        app.reload_keys().await;
         if input.enabled.is_some() {
             publish_admin_change(app, &key);
         }
-        app.reload_keys().await;
         Ok(ApiKey(key))
     }
 
@@ -456,8 +457,8 @@ impl KeyMutation {
         if enabled {
             app.pool.reset_health(id);
         }
-        publish_admin_change(app, &key);
         app.reload_keys().await;
+        publish_admin_change(app, &key);
         Ok(ApiKey(key))
     }
 

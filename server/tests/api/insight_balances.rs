@@ -415,3 +415,45 @@ async fn a_bad_webhook_url_is_refused() {
 
     assert_eq!(error_code(&response), "BAD_USER_INPUT");
 }
+
+#[tokio::test]
+async fn a_provider_that_comes_back_raises_recovered() {
+    let app = TestApp::spawn().await;
+    let upstream = MockUpstream::start().await;
+    let (url, got, _) = receiver(0).await;
+    app.graphql(
+        "mutation($v: JSON!) { setConfig(key: \"alerts\", value: $v) { key } }",
+        json!({"v": {"webhooks": [url], "events": ["provider_unavailable", "recovered"]}}),
+    )
+    .await;
+    let id = app
+        .add_key(
+            "ANTHROPIC",
+            "sk-e401-recovering",
+            json!({"baseUrl": upstream.url}),
+        )
+        .await;
+    let token = app.client_token(json!({})).await;
+    app.v1(
+        "/v1/messages",
+        &token,
+        json!({"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": []}),
+    )
+    .await;
+    until_received(&got, 1).await;
+
+    app.graphql(
+        "mutation($id: Int!) { setKeyEnabled(id: $id, enabled: true) { id } }",
+        json!({"id": id}),
+    )
+    .await;
+
+    let alerts = until_received(&got, 2).await;
+    let events: Vec<&str> = alerts
+        .iter()
+        .map(|a| a["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["provider_unavailable", "recovered"]);
+    assert_eq!(alerts[1]["provider"], "anthropic");
+    assert_eq!(alerts[1]["reason"], "an anthropic key is available again");
+}
