@@ -6,7 +6,9 @@ use async_graphql::{
     Data,
     http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
 };
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::{
+    GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket, rejection::GraphQLRejection,
+};
 use axum::{
     Extension, Json, Router,
     extract::{DefaultBodyLimit, State, WebSocketUpgrade},
@@ -337,15 +339,26 @@ async fn graphql(
     State(state): State<AppState>,
     Extension(schema): Extension<AppSchema>,
     headers: HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
+    request: Result<GraphQLRequest, GraphQLRejection>,
+) -> Response {
+    // A body that is not a GraphQL request still gets an answer in GraphQL's error format.
+    let request = match request {
+        Ok(request) => request,
+        Err(rejection) => {
+            let body = json!({"errors": [{
+                "message": format!("the request body is not a GraphQL request: {}", rejection.0),
+                "extensions": {"code": "BAD_REQUEST"},
+            }]});
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        }
+    };
     let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     let auth = state.jwt.authenticate(authorization);
     let request = request
         .into_inner()
         .data(auth)
         .data(crate::graphql::key_loader(&state));
-    schema.execute(request).await.into()
+    GraphQLResponse::from(schema.execute(request).await).into_response()
 }
 
 async fn graphql_ws(

@@ -18,6 +18,7 @@ pub enum ErrorKind {
     Authentication,
     Billing,
     Permission,
+    NotFound,
     TooLarge,
     RateLimited,
     Upstream,
@@ -37,6 +38,17 @@ pub struct ProxyError {
 }
 
 impl ProxyError {
+    /// An error of any kind.
+    pub fn new(status: StatusCode, kind: ErrorKind, code: &'static str, message: String) -> Self {
+        Self {
+            status,
+            kind,
+            message,
+            param: None,
+            code,
+        }
+    }
+
     /// A 400 about `param`.
     pub fn invalid(
         param: Option<&'static str>,
@@ -135,6 +147,7 @@ fn openai_type(kind: ErrorKind) -> &'static str {
         ErrorKind::Authentication => "authentication_error",
         ErrorKind::Billing => "insufficient_quota",
         ErrorKind::Permission => "permission_error",
+        ErrorKind::NotFound => "not_found_error",
         ErrorKind::RateLimited => "rate_limit_error",
         ErrorKind::Upstream | ErrorKind::Unavailable => "api_error",
     }
@@ -147,6 +160,7 @@ fn anthropic_type(kind: ErrorKind) -> &'static str {
         ErrorKind::Authentication => "authentication_error",
         ErrorKind::Billing => "billing_error",
         ErrorKind::Permission => "permission_error",
+        ErrorKind::NotFound => "not_found_error",
         ErrorKind::RateLimited => "rate_limit_error",
         ErrorKind::Upstream => "api_error",
         ErrorKind::Unavailable => "overloaded_error",

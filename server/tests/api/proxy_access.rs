@@ -238,3 +238,35 @@ async fn an_oversized_body_gets_413() {
         "request body is larger than 1000 bytes"
     );
 }
+
+#[tokio::test]
+async fn unknown_paths_and_wrong_methods_answer_in_the_routes_format() {
+    let (app, _upstream) = setup().await;
+
+    let unknown = app
+        .http
+        .post(app.url("/v1/completions"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let wrong = app
+        .http
+        .get(app.url("/v1/chat/completions"))
+        .send()
+        .await
+        .unwrap();
+    let wrong_anthropic = app.http.get(app.url("/v1/messages")).send().await.unwrap();
+
+    assert!(
+        openai_error(unknown, 404, "not_found_error", "unknown_url")
+            .await
+            .starts_with("POST /v1/completions is not served")
+    );
+    assert_eq!(wrong.headers()["allow"], "POST");
+    assert_eq!(
+        openai_error(wrong, 405, "invalid_request_error", "method_not_allowed").await,
+        "/v1/chat/completions takes POST, not GET"
+    );
+    anthropic_error(wrong_anthropic, 405, "invalid_request_error").await;
+}

@@ -103,3 +103,25 @@ async fn an_unknown_field_is_a_validation_error() {
     assert_eq!(error_code(&response), "GRAPHQL_VALIDATION_FAILED");
     assert!(error_message(&response).contains("apiKey"), "{response}");
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_a_graphql_request_gets_a_graphql_error() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .http
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "BAD_REQUEST");
+    assert!(
+        error_message(&body).starts_with("the request body is not a GraphQL request"),
+        "{body}"
+    );
+}
