@@ -26,6 +26,11 @@ pub fn mask_proxy_url(proxy: &str) -> String {
             let _ = url.set_password(Some("****"));
             url.to_string().trim_end_matches('/').to_string()
         }
+        // A username alone is then the credential (a token in the user part).
+        Ok(mut url) if !url.username().is_empty() => {
+            let _ = url.set_username("****");
+            url.to_string().trim_end_matches('/').to_string()
+        }
         Ok(_) => proxy.to_string(),
         Err(_) if proxy.is_empty() => String::new(),
         Err(_) => mask(proxy),
@@ -52,6 +57,10 @@ mod tests {
         assert_eq!(
             mask_proxy_url("socks5://bob:hunter2@10.0.0.1:1080"),
             "socks5://bob:****@10.0.0.1:1080"
+        );
+        assert_eq!(
+            mask_proxy_url("http://tok3n@127.0.0.1:3128"),
+            "http://****@127.0.0.1:3128"
         );
         assert_eq!(
             mask_proxy_url("http://127.0.0.1:3128"),

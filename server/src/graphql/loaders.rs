@@ -37,3 +37,11 @@ pub fn key_loader(state: &AppState) -> DataLoader<KeyLoader> {
         tokio::spawn,
     )
 }
+
+/// The request's key loader; every request gets one, so a missing one is an internal fault.
+pub fn keys<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a DataLoader<KeyLoader>, GqlError> {
+    ctx.data::<DataLoader<KeyLoader>>().map_err(|_| {
+        crate::error::ServiceError::internal(anyhow::anyhow!("the request has no key loader"))
+            .into()
+    })
+}

@@ -3,7 +3,6 @@
 use async_graphql::{
     Context, InputObject, Object,
     connection::{Connection, Edge, EmptyFields, query},
-    dataloader::DataLoader,
 };
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -11,7 +10,7 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
-use super::{keys::ApiKey, loaders::KeyLoader, state};
+use super::{keys::ApiKey, loaders, state};
 use crate::{
     entity::api_request_log::{Column, Entity as Logs, Model},
     error::{GqlError, GqlResult, ServiceError},
@@ -50,8 +49,7 @@ impl RequestLog {
         let Some(id) = self.0.key_id else {
             return Ok(None);
         };
-        let loader = ctx.data_unchecked::<DataLoader<KeyLoader>>();
-        Ok(loader.load_one(id).await?.map(ApiKey::from))
+        Ok(loaders::keys(ctx)?.load_one(id).await?.map(ApiKey::from))
     }
     /// The client token that made the request.
     async fn access_token_id(&self) -> Option<i32> {

@@ -1,11 +1,11 @@
 //! Statistics queries, all from the rollup table: overview, by key, model and provider, and a
 //! timeline in the caller's time zone.
 
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, dataloader::DataLoader};
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use super::{keys::ApiKey, loaders::KeyLoader, state};
+use super::{keys::ApiKey, loaders, state};
 use crate::{
     entity::api_request_stats::Column,
     error::{GqlResult, ServiceError},
@@ -216,8 +216,10 @@ impl KeyStats {
     }
     /// The key, or null when it was deleted.
     async fn key(&self, ctx: &Context<'_>) -> GqlResult<Option<ApiKey>> {
-        let loader = ctx.data_unchecked::<DataLoader<KeyLoader>>();
-        Ok(loader.load_one(self.0.key).await?.map(ApiKey::from))
+        Ok(loaders::keys(ctx)?
+            .load_one(self.0.key)
+            .await?
+            .map(ApiKey::from))
     }
     /// Its figures.
     async fn stats(&self) -> StatsFigures {
