@@ -8,7 +8,10 @@
 mod rollup;
 mod writer;
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
 
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
@@ -17,9 +20,6 @@ use tokio::sync::{mpsc, oneshot};
 use crate::{events::EventBus, metrics::Metrics, usage::Usage};
 
 pub use writer::BatchLimits;
-
-/// Capacity of the writer's queue before records start waiting in tasks of their own.
-const QUEUE_CAPACITY: usize = 65_536;
 
 /// How an attempt ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +92,8 @@ enum Message {
 #[derive(Clone)]
 pub struct Recorder {
     sender: mpsc::Sender<Message>,
+    /// Records waiting in tasks of their own because the queue was full.
+    overflow: Arc<AtomicUsize>,
 }
 
 impl Recorder {
@@ -102,9 +104,12 @@ impl Recorder {
         metrics: Arc<Metrics>,
         limits: BatchLimits,
     ) -> Self {
-        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let (sender, receiver) = mpsc::channel(limits.queue_capacity.max(1));
         tokio::spawn(writer::run(db, events, metrics, limits, receiver));
-        Self { sender }
+        Self {
+            sender,
+            overflow: Arc::default(),
+        }
     }
 
     /// Hands an attempt over; never waits.
@@ -123,6 +128,11 @@ impl Recorder {
 
     /// Waits until everything handed over before this call is committed.
     pub async fn flush(&self) {
+        // Records that overflowed wait in tasks; let them reach the queue first (the queue
+        // serves waiting senders in order, so they then go before the flush).
+        while self.overflow.load(Ordering::Acquire) > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
         let (done, wait) = oneshot::channel();
         if self.sender.send(Message::Flush(done)).await.is_ok() {
             let _ = wait.await;
@@ -139,9 +149,12 @@ impl Recorder {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(message)) => {
                 let sender = self.sender.clone();
+                let overflow = self.overflow.clone();
                 if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    overflow.fetch_add(1, Ordering::AcqRel);
                     runtime.spawn(async move {
                         let _ = sender.send(message).await;
+                        overflow.fetch_sub(1, Ordering::AcqRel);
                     });
                 }
             }

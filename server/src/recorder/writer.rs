@@ -26,6 +26,8 @@ pub struct BatchLimits {
     pub max_records: usize,
     /// Longest a record waits for its batch to fill.
     pub max_delay: Duration,
+    /// Records the queue holds before further ones wait in tasks of their own.
+    pub queue_capacity: usize,
 }
 
 impl Default for BatchLimits {
@@ -33,6 +35,7 @@ impl Default for BatchLimits {
         Self {
             max_records: 500,
             max_delay: Duration::from_millis(50),
+            queue_capacity: 65_536,
         }
     }
 }
@@ -209,6 +212,9 @@ fn log_row(record: &AttemptRecord) -> api_request_log::ActiveModel {
 }
 
 fn publish(events: &EventBus, attempts: Vec<AttemptRecord>, ids: &HashMap<(String, i32), i64>) {
+    if events.request_subscribers() == 0 {
+        return;
+    }
     for record in attempts {
         let log_id = ids
             .get(&(record.request_id.to_string(), record.attempt))

@@ -17,6 +17,7 @@ mod proxy_accounting;
 mod proxy_failover;
 mod proxy_formats;
 mod proxy_identity;
+mod recorder;
 mod schema;
 mod sdk;
 mod shutdown;
