@@ -1,5 +1,36 @@
-import { Empty } from 'antd';
+// Settings: a typed editor for each known run-time setting, and a JSON editor for the others.
+import { Col, Row, Skeleton } from 'antd';
+import { useQuery } from 'urql';
+import { ErrorAlert } from '../../components/QueryState';
+import { Configs } from './operations';
+import { SETTINGS } from './spec';
+import { FieldsCard, type Entry } from './FieldsCard';
+import { PricesCard } from './PricesCard';
+import { JsonCard } from './JsonCard';
 
 export default function SettingsPage() {
-  return <Empty />;
+  const [{ data, fetching, error }, refetch] = useQuery({ query: Configs });
+  const reload = () => refetch({ requestPolicy: 'network-only' });
+  if (error && !data) return <ErrorAlert error={error} onRetry={reload} />;
+  if (fetching && !data) return <Skeleton active />;
+  const entries = new Map<string, Entry>((data?.configs ?? []).map((c) => [c.key, c]));
+  const unknown = (data?.configs ?? []).filter((c) => !SETTINGS.some((s) => s.key === c.key));
+  return (
+    <Row gutter={[16, 16]}>
+      {SETTINGS.map((spec) => (
+        <Col key={spec.key} xs={24} xl={spec.layout === 'prices' ? 24 : 12}>
+          {spec.layout === 'prices' ? (
+            <PricesCard spec={spec} entry={entries.get(spec.key)} onSaved={reload} />
+          ) : (
+            <FieldsCard spec={spec} entry={entries.get(spec.key)} onSaved={reload} />
+          )}
+        </Col>
+      ))}
+      {unknown.map((entry) => (
+        <Col key={entry.key} xs={24} xl={12}>
+          <JsonCard entry={entry} onSaved={reload} />
+        </Col>
+      ))}
+    </Row>
+  );
 }
