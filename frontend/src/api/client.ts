@@ -59,6 +59,8 @@ export function createApiClient(token: string | null): Client {
     url: GRAPHQL_PATH,
     exchanges,
     requestPolicy: 'cache-and-network',
+    // The server answers GraphQL over POST only (GET /graphql is the GraphiQL page).
+    preferGetMethod: false,
     fetchOptions: () => ({ headers: { ...authorization } }),
   });
 }

@@ -4,6 +4,14 @@ import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import 'graphiql/style.css';
 import { JWT_KEY } from '../api/auth';
 
+const DEFAULT_QUERY = `# AMP Pool's management API. Press the run button (or Ctrl-Enter).
+query Overview {
+  me { username }
+  statsOverview(range: { preset: TODAY }) { requests successRate totalTokens cost }
+  keys { id name provider apiKeyMasked available disabledReason }
+}
+`;
+
 function wsUrl(): string {
   const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${window.location.host}/graphql/ws`;
@@ -23,6 +31,7 @@ export function Explorer({ standalone = false }: { standalone?: boolean }) {
       fetcher={fetcher}
       defaultHeaders={headers ?? (standalone ? '{\n  "Authorization": "Bearer <jwt>"\n}' : undefined)}
       shouldPersistHeaders={false}
+      defaultQuery={DEFAULT_QUERY}
       isHeadersEditorEnabled
     />
   );

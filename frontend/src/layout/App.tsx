@@ -21,7 +21,9 @@ function RequireSession({ children }: { children: React.ReactNode }) {
 }
 
 export function App() {
-  const page = (element: React.ReactNode) => <Suspense fallback={<PageSpin />}>{element}</Suspense>;
+  const page = (element: React.ReactNode) => (
+    <Suspense fallback={<PageSpin />}>{element}</Suspense>
+  );
   return (
     <Routes>
       <Route path="/login" element={<LoginPage />} />

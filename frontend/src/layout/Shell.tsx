@@ -18,6 +18,7 @@ import { useTranslation } from 'react-i18next';
 import { logout } from '../api/auth';
 import { useThemeMode } from '../components/ThemeMode';
 import { ChangePasswordModal } from './ChangePasswordModal';
+import { ErrorBoundary } from '../components/ErrorBoundary';
 
 const NAV = [
   { path: '/', key: 'dashboard', icon: <DashboardOutlined /> },
@@ -96,7 +97,9 @@ export function Shell() {
           </Space>
         </Layout.Header>
         <Layout.Content style={{ padding: 24 }}>
-          <Outlet />
+          <ErrorBoundary key={location.pathname}>
+            <Outlet />
+          </ErrorBoundary>
         </Layout.Content>
       </Layout>
       <ChangePasswordModal open={changingPassword} onClose={() => setChangingPassword(false)} />

@@ -5,6 +5,7 @@ import dayjs from 'dayjs';
 import { useQuery } from 'urql';
 import { useTranslation } from 'react-i18next';
 import { ErrorAlert } from '../../components/QueryState';
+import { ErrorBoundary } from '../../components/ErrorBoundary';
 import { formatCount, formatMoney } from '../../components/format';
 import { timelineGranularity, toStatsRange, type RangeChoice } from '../../components/range';
 import { useRefetchOn } from '../../components/useRefresh';
@@ -27,12 +28,9 @@ export function TimelineChart({ range, refreshKey }: { range: RangeChoice; refre
   const option = {
     backgroundColor: 'transparent',
     textStyle: text,
-    tooltip: {
-      trigger: 'axis',
-      valueFormatter: undefined,
-    },
-    legend: { textStyle: text },
-    grid: { left: 60, right: 140, top: 40, bottom: 30 },
+    tooltip: { trigger: 'axis' },
+    legend: { top: 0, textStyle: text },
+    grid: { left: 60, right: 140, top: 60, bottom: 30 },
     xAxis: { type: 'category', data: points.map((p) => dayjs(p.start).format(format)), axisLabel: text },
     yAxis: [
       { type: 'value', name: t('dashboard.requests'), axisLabel: { ...text, formatter: (v: number) => formatCount(v) } },
@@ -54,9 +52,11 @@ export function TimelineChart({ range, refreshKey }: { range: RangeChoice; refre
       ) : points.every((p) => p.stats.requests === 0) ? (
         <Empty description={t('dashboard.noRequests')} />
       ) : (
-        <Suspense fallback={<Skeleton active />}>
-          <Chart option={option} />
-        </Suspense>
+        <ErrorBoundary>
+          <Suspense fallback={<Skeleton active />}>
+            <Chart option={option} />
+          </Suspense>
+        </ErrorBoundary>
       )}
     </Card>
   );

@@ -5,7 +5,7 @@ import { Alert, App, Col, Form, Input, InputNumber, Modal, Row, Select, Switch }
 import { useMutation } from 'urql';
 import { useTranslation } from 'react-i18next';
 import type { KeyFieldsFragment, Provider, UpdateKeyInput } from '../../gql/graphql';
-import { describeError, fieldErrors } from '../../api/errors';
+import { apiErrors, describeError, fieldErrors } from '../../api/errors';
 import { applyFieldErrors, ruleOf } from '../../components/formRules';
 import { CreateKey, UpdateKey } from './operations';
 import { checkApiKey, checkBaseUrl, checkMemo, checkName, checkProxy, checkRange, checkUserAgent } from './validation';
@@ -112,6 +112,12 @@ export function KeyForm({
       ? await update({ id: editing.id, input: changedFields(editing, common, v.apiKey) })
       : await create({ input: { ...common, provider: v.provider, apiKey: (v.apiKey ?? '').trim(), enabled: v.enabled ?? true } });
     if (result.error) {
+      // A key already in the pool is about the secret: say so at that field.
+      const conflict = apiErrors(result.error).find((e) => e.code === 'CONFLICT');
+      if (conflict) {
+        form.setFields([{ name: 'apiKey', errors: [conflict.message] }]);
+        return;
+      }
       const rest = applyFieldErrors(fieldErrors(result.error), FIELDS, (f) => form.setFields(f as never));
       const placedAll = Object.keys(rest).length === 0 && Object.keys(fieldErrors(result.error)).length > 0;
       if (!placedAll) setFormError(describeError(result.error, t));

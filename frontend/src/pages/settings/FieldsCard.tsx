@@ -57,6 +57,9 @@ function ThresholdsEditor({ id, value, onChange }: { id: string; value?: Record<
   );
 }
 
+const groupDigits = (v: string | number | undefined) => (v === undefined || v === '' ? '' : String(v).replace(/\B(?=(\d{3})+(?!\d))/g, ','));
+const ungroupDigits = (v: string | undefined) => (v ?? '').replace(/,/g, '');
+
 /** The control of one field; Form.Item passes `value` and `onChange` through `control`. */
 function FieldInput({ spec, field, ...control }: { spec: SettingSpec; field: FieldSpec; value?: never; onChange?: never; id?: string }) {
   const { t } = useTranslation();
@@ -72,13 +75,15 @@ function FieldInput({ spec, field, ...control }: { spec: SettingSpec; field: Fie
           data-testid={id}
           style={{ width: '100%' }}
           precision={field.kind === 'int' ? 0 : undefined}
+          formatter={field.kind === 'int' ? groupDigits : undefined}
+          parser={field.kind === 'int' ? ungroupDigits : undefined}
           addonAfter={field.unit === 'usd' ? undefined : unit}
           prefix={field.unit === 'usd' ? '$' : undefined}
           placeholder={field.kind === 'nullableNumber' ? t('settings.none') : undefined}
         />
       );
     case 'string':
-      return <Input {...control} data-testid={id} />;
+      return <Input {...control} data-testid={id} placeholder={field.omitWhenEmpty ? t('settings.serverDefault') : undefined} />;
     case 'secret':
       return <Input.Password {...control} data-testid={id} placeholder={t('settings.none')} autoComplete="off" />;
     case 'stringList':

@@ -42,6 +42,12 @@ describe('settings forms', () => {
     expect(checkField(field(alerts, 'key_thresholds'), { abc: 5 })?.key).toBe('validation.keyId');
   });
 
+  it('leaves an empty default User-Agent to the server', () => {
+    const { typed, extras } = splitValue(proxy, {});
+    expect(buildValue(proxy, typed, extras)).not.toHaveProperty('default_user_agent');
+    expect(buildValue(proxy, { ...typed, default_user_agent: 'MyPool/1' }, extras)).toHaveProperty('default_user_agent', 'MyPool/1');
+  });
+
   it('stores an empty metrics token as null', () => {
     const metrics = specOf('metrics')!;
     expect(buildValue(metrics, { token: '' }, {})).toEqual({ token: null });

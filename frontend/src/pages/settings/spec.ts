@@ -13,6 +13,8 @@ export interface FieldSpec {
   max?: number;
   unit?: Unit;
   default: unknown;
+  /** Left out of the saved value when empty, so the server's own default applies. */
+  omitWhenEmpty?: boolean;
 }
 
 export interface SettingSpec {
@@ -35,7 +37,7 @@ export const SETTINGS: SettingSpec[] = [
       { name: 'connect_timeout_ms', kind: 'int', min: 1, unit: 'ms', default: 10_000 },
       { name: 'first_byte_timeout_ms', kind: 'int', min: 1, unit: 'ms', default: 120_000 },
       { name: 'stream_idle_timeout_ms', kind: 'int', min: 1, unit: 'ms', default: 300_000 },
-      { name: 'default_user_agent', kind: 'string', default: '' },
+      { name: 'default_user_agent', kind: 'string', default: '', omitWhenEmpty: true },
       { name: 'max_body_bytes', kind: 'int', min: 1, unit: 'bytes', default: 33_554_432 },
     ],
   },
@@ -115,6 +117,10 @@ export function buildValue(spec: SettingSpec, typed: Record<string, unknown>, ex
     if (field.kind === 'secret' && v === '') v = null;
     if (field.kind === 'stringList' || field.kind === 'urlList' || field.kind === 'eventList') {
       v = Array.isArray(v) ? v.map((s) => String(s).trim()).filter(Boolean) : [];
+    }
+    if (field.omitWhenEmpty && (v === '' || v === null)) {
+      delete value[field.name];
+      continue;
     }
     value[field.name] = v;
   }

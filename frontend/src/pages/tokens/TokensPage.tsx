@@ -53,10 +53,11 @@ export default function TokensPage() {
         columns={[
           {
             title: t('tokens.name'),
+            width: 220,
             render: (_, r) => (
               <Space direction="vertical" size={0}>
                 <Typography.Text strong>{r.name}</Typography.Text>
-                <Typography.Text type="secondary" className="mono" style={{ fontSize: 12 }}>
+                <Typography.Text type="secondary" className="mono" style={{ fontSize: 12, whiteSpace: 'nowrap' }}>
                   {r.tokenPrefix}
                 </Typography.Text>
               </Space>
