@@ -5,7 +5,7 @@ import 'graphiql/style.css';
 import { JWT_KEY } from '../api/auth';
 
 const DEFAULT_QUERY = `# AMP Pool's management API. Press the run button (or Ctrl-Enter).
-query Overview {
+{
   me { username }
   statsOverview(range: { preset: TODAY }) { requests successRate totalTokens cost }
   keys { id name provider apiKeyMasked available disabledReason }

@@ -45,13 +45,12 @@ export function Shell() {
 
   return (
     <Layout style={{ minHeight: '100vh' }}>
-      <Layout.Sider collapsible collapsed={collapsed} onCollapse={setCollapsed} theme={dark ? 'dark' : 'light'}>
+      <Layout.Sider collapsible collapsed={collapsed} onCollapse={setCollapsed} theme="light">
         <div style={{ padding: '16px 20px', fontWeight: 600, fontSize: 16, whiteSpace: 'nowrap' }}>
           {collapsed ? 'AP' : t('app.title')}
         </div>
         <Menu
           mode="inline"
-          theme={dark ? 'dark' : 'light'}
           selectedKeys={[selectedKey(location.pathname)]}
           items={NAV.map((n) => ({
             key: n.key,

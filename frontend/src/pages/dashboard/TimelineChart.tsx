@@ -33,7 +33,12 @@ export function TimelineChart({ range, refreshKey }: { range: RangeChoice; refre
     grid: { left: 60, right: 140, top: 60, bottom: 30 },
     xAxis: { type: 'category', data: points.map((p) => dayjs(p.start).format(format)), axisLabel: text },
     yAxis: [
-      { type: 'value', name: t('dashboard.requests'), axisLabel: { ...text, formatter: (v: number) => formatCount(v) } },
+      {
+        type: 'value',
+        name: t('dashboard.requests'),
+        axisLabel: { ...text, formatter: (v: number) => formatCount(v) },
+        splitLine: { lineStyle: { color: token.colorBorderSecondary } },
+      },
       { type: 'value', name: t('dashboard.tokens'), position: 'right', axisLabel: { ...text, formatter: (v: number) => formatCount(v) }, splitLine: { show: false } },
       { type: 'value', name: t('dashboard.costUsd'), position: 'right', offset: 70, axisLabel: { ...text, formatter: (v: number) => formatMoney(v) }, splitLine: { show: false } },
     ],

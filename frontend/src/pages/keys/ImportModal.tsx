@@ -41,6 +41,8 @@ export function ImportModal({ open, onClose, onImported }: { open: boolean; onCl
       return;
     }
     setReport(result.data.importKeys);
+    // The report names lines by number with masked keys; the pasted secrets leave the page.
+    form.setFieldValue('keys', '');
     onImported();
   };
 

@@ -123,6 +123,8 @@ export function KeyForm({
       if (!placedAll) setFormError(describeError(result.error, t));
       return;
     }
+    // Drop the typed secret from the page at once.
+    form.resetFields();
     message.success(editing ? t('keys.saved') : t('keys.created'));
     onSaved();
     onClose();

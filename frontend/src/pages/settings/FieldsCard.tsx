@@ -88,7 +88,17 @@ function FieldInput({ spec, field, ...control }: { spec: SettingSpec; field: Fie
       return <Input.Password {...control} data-testid={id} placeholder={t('settings.none')} autoComplete="off" />;
     case 'stringList':
     case 'urlList':
-      return <Select {...control} data-testid={id} mode="tags" tokenSeparators={[',', ' ', '\n']} open={false} suffixIcon={null} />;
+      return (
+        <Select
+          {...control}
+          data-testid={id}
+          mode="tags"
+          tokenSeparators={[',', ' ', '\n']}
+          open={false}
+          suffixIcon={null}
+          placeholder={field.omitWhenEmpty ? t('settings.serverDefaultList') : t('settings.typeAndEnter')}
+        />
+      );
     case 'eventList':
       return <Select {...control} data-testid={id} mode="multiple" options={ALERT_EVENTS.map((e) => ({ value: e, label: t(`settings.event.${e}`) }))} />;
     case 'thresholds':

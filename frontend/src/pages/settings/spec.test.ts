@@ -48,6 +48,11 @@ describe('settings forms', () => {
     expect(buildValue(proxy, { ...typed, default_user_agent: 'MyPool/1' }, extras)).toHaveProperty('default_user_agent', 'MyPool/1');
   });
 
+  it('leaves empty model lists to the server so /v1/models keeps its defaults', () => {
+    const models = specOf('models')!;
+    expect(buildValue(models, { openai: [], anthropic: ['claude-x'] }, {})).toEqual({ anthropic: ['claude-x'] });
+  });
+
   it('stores an empty metrics token as null', () => {
     const metrics = specOf('metrics')!;
     expect(buildValue(metrics, { token: '' }, {})).toEqual({ token: null });

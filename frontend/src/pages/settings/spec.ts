@@ -56,8 +56,9 @@ export const SETTINGS: SettingSpec[] = [
     key: 'models',
     layout: 'fields',
     fields: [
-      { name: 'openai', kind: 'stringList', default: [] },
-      { name: 'anthropic', kind: 'stringList', default: [] },
+      // The server's default lists are not in the API; an empty list leaves them in force.
+      { name: 'openai', kind: 'stringList', default: [], omitWhenEmpty: true },
+      { name: 'anthropic', kind: 'stringList', default: [], omitWhenEmpty: true },
     ],
   },
   {
@@ -118,7 +119,7 @@ export function buildValue(spec: SettingSpec, typed: Record<string, unknown>, ex
     if (field.kind === 'stringList' || field.kind === 'urlList' || field.kind === 'eventList') {
       v = Array.isArray(v) ? v.map((s) => String(s).trim()).filter(Boolean) : [];
     }
-    if (field.omitWhenEmpty && (v === '' || v === null)) {
+    if (field.omitWhenEmpty && (v === '' || v === null || (Array.isArray(v) && v.length === 0))) {
       delete value[field.name];
       continue;
     }
