@@ -33,5 +33,7 @@ export default defineConfig({
     globals: true,
     setupFiles: ['src/test/setup.ts'],
     css: false,
+    // antd renders slowly in jsdom on a busy 2-core machine; these are upper bounds, not timings.
+    testTimeout: 30_000,
   },
 });

@@ -13,7 +13,7 @@ describe('error sentences', () => {
   it('names the field of a BAD_USER_INPUT without repeating it', () => {
     const error = gqlError('proxyIp: must name a port', { code: 'BAD_USER_INPUT', field: 'proxyIp' });
     expect(describeError(error, t)).toBe('Invalid proxyIp: must name a port.');
-    expect(fieldErrors(error)).toEqual({ proxyIp: 'must name a port' });
+    expect(fieldErrors(error)).toEqual({ proxyIp: 'Must name a port.' });
   });
   it('turns a conflict into a sentence', () => {
     const error = gqlError('this key is already in the pool', { code: 'CONFLICT' });

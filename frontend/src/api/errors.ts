@@ -75,11 +75,19 @@ export function describeError(error: unknown, t: TFunction): string {
     .join(' ');
 }
 
-/** `BAD_USER_INPUT` errors by field name (the message without its prefix). */
+/** A field's message as a sentence under its label: `is wrong` → `Is wrong.` */
+export function asFieldSentence(message: string): string {
+  const text = message.trim();
+  if (!text) return text;
+  const first = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(first) ? first : `${first}.`;
+}
+
+/** `BAD_USER_INPUT` errors by field name (the message without its prefix, as a sentence). */
 export function fieldErrors(error: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const e of apiErrors(error)) {
-    if (e.code === 'BAD_USER_INPUT' && e.field && !(e.field in out)) out[e.field] = bareMessage(e);
+    if (e.code === 'BAD_USER_INPUT' && e.field && !(e.field in out)) out[e.field] = asFieldSentence(bareMessage(e));
   }
   return out;
 }

@@ -4,8 +4,8 @@ import { Navigate, Route, Routes, useLocation } from 'react-router-dom';
 import { useSessionToken } from '../api/session';
 import { PageSpin } from '../components/QueryState';
 import { Shell } from './Shell';
-import { LoginPage } from '../pages/login/LoginPage';
 
+const LoginPage = lazy(() => import('../pages/login/LoginPage').then((m) => ({ default: m.LoginPage })));
 const DashboardPage = lazy(() => import('../pages/dashboard/DashboardPage'));
 const KeysPage = lazy(() => import('../pages/keys/KeysPage'));
 const LogsPage = lazy(() => import('../pages/logs/LogsPage'));
@@ -26,7 +26,7 @@ export function App() {
   );
   return (
     <Routes>
-      <Route path="/login" element={<LoginPage />} />
+      <Route path="/login" element={page(<LoginPage />)} />
       <Route
         element={
           <RequireSession>

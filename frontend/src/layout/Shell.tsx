@@ -1,5 +1,5 @@
 // The shell around every page: side menu, header with language, theme, password and logout.
-import { useState } from 'react';
+import { lazy, Suspense, useState } from 'react';
 import { Link, Outlet, useLocation } from 'react-router-dom';
 import { Button, Layout, Menu, Space, Tooltip, Typography, theme } from 'antd';
 import {
@@ -17,8 +17,10 @@ import {
 import { useTranslation } from 'react-i18next';
 import { logout } from '../api/auth';
 import { useThemeMode } from '../components/ThemeMode';
-import { ChangePasswordModal } from './ChangePasswordModal';
 import { ErrorBoundary } from '../components/ErrorBoundary';
+
+// Loaded when first opened: it carries its own GraphQL operation.
+const ChangePasswordModal = lazy(() => import('./ChangePasswordModal').then((m) => ({ default: m.ChangePasswordModal })));
 
 const NAV = [
   { path: '/', key: 'dashboard', icon: <DashboardOutlined /> },
@@ -101,7 +103,11 @@ export function Shell() {
           </ErrorBoundary>
         </Layout.Content>
       </Layout>
-      <ChangePasswordModal open={changingPassword} onClose={() => setChangingPassword(false)} />
+      {changingPassword && (
+        <Suspense fallback={null}>
+          <ChangePasswordModal open={changingPassword} onClose={() => setChangingPassword(false)} />
+        </Suspense>
+      )}
     </Layout>
   );
 }

@@ -5,7 +5,7 @@ import { Alert, App, Col, Form, Input, InputNumber, Modal, Row, Select, Switch }
 import { useMutation } from 'urql';
 import { useTranslation } from 'react-i18next';
 import type { KeyFieldsFragment, Provider, UpdateKeyInput } from '../../gql/graphql';
-import { apiErrors, describeError, fieldErrors } from '../../api/errors';
+import { apiErrors, asFieldSentence, describeError, fieldErrors } from '../../api/errors';
 import { applyFieldErrors, ruleOf } from '../../components/formRules';
 import { CreateKey, UpdateKey } from './operations';
 import { checkApiKey, checkBaseUrl, checkMemo, checkName, checkProxy, checkRange, checkUserAgent } from './validation';
@@ -115,7 +115,7 @@ export function KeyForm({
       // A key already in the pool is about the secret: say so at that field.
       const conflict = apiErrors(result.error).find((e) => e.code === 'CONFLICT');
       if (conflict) {
-        form.setFields([{ name: 'apiKey', errors: [conflict.message] }]);
+        form.setFields([{ name: 'apiKey', errors: [asFieldSentence(conflict.message)] }]);
         return;
       }
       const rest = applyFieldErrors(fieldErrors(result.error), FIELDS, (f) => form.setFields(f as never));

@@ -33,7 +33,7 @@ describe('a settings card', () => {
     fireEvent.change(screen.getByTestId('setting-proxy-max_attempts'), { target: { value: '0' } });
     fireEvent.click(screen.getByTestId('setting-proxy-save'));
     const card = screen.getByTestId('setting-proxy');
-    expect(await within(card).findByText('Must be at least 1.')).toBeInTheDocument();
+    expect(await within(card).findByText('Must be at least 1.', {}, { timeout: 10_000 })).toBeInTheDocument();
     expect(executeMutation).not.toHaveBeenCalled();
   });
 
@@ -49,8 +49,8 @@ describe('a settings card', () => {
     renderProxyCard(client);
     fireEvent.click(screen.getByTestId('setting-proxy-save'));
     const card = screen.getByTestId('setting-proxy');
-    expect(await within(card).findByText('must be at least 1000')).toBeInTheDocument();
-    await waitFor(() => expect(executeMutation).toHaveBeenCalledTimes(1));
+    expect(await within(card).findByText('Must be at least 1000.', {}, { timeout: 10_000 })).toBeInTheDocument();
+    await waitFor(() => expect(executeMutation).toHaveBeenCalledTimes(1), { timeout: 10_000 });
     const variables = executeMutation.mock.calls[0][0].variables as { key: string; value: Record<string, unknown> };
     expect(variables.key).toBe('proxy');
     expect(variables.value).toMatchObject({ max_attempts: 3, first_byte_timeout_ms: 120_000 });

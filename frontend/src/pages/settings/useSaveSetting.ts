@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { App } from 'antd';
 import { useMutation } from 'urql';
 import { useTranslation } from 'react-i18next';
-import { apiErrors, describeError } from '../../api/errors';
+import { apiErrors, asFieldSentence, describeError } from '../../api/errors';
 import { SetConfig } from './operations';
 import { placeApiError, specOf } from './spec';
 
@@ -27,7 +27,7 @@ export function useSaveSetting(key: string, onSaved: () => void) {
     for (const e of apiErrors(result.error)) {
       if (e.code === 'BAD_USER_INPUT') {
         const placed = placeApiError(specOf(key), e.field, e.message);
-        if (placed.field) fields[placed.field] = placed.message;
+        if (placed.field) fields[placed.field] = asFieldSentence(placed.message);
         else rest.push(t('settings.invalid', { message: placed.message }));
       } else {
         rest.push(describeError(result.error, t));
