@@ -61,11 +61,21 @@ export function expireSession(): void {
   notify(null);
 }
 
-/** Reads (and forgets) why the last session ended. */
-export function takeLogoutReason(): LogoutReason | null {
-  const reason = sessionStorage.getItem(REASON_KEY);
+/** Why the last session ended by itself, if it did (read without forgetting: renders may repeat). */
+export function logoutReason(): LogoutReason | null {
+  return sessionStorage.getItem(REASON_KEY) === 'expired' ? 'expired' : null;
+}
+
+/** Forgets the reason once the login page has shown it. */
+export function clearLogoutReason(): void {
   sessionStorage.removeItem(REASON_KEY);
-  return reason === 'expired' ? 'expired' : null;
+}
+
+/** Reads and forgets why the last session ended. */
+export function takeLogoutReason(): LogoutReason | null {
+  const reason = logoutReason();
+  clearLogoutReason();
+  return reason;
 }
 
 /** Calls `listener` whenever the session starts or ends; returns the unsubscribe function. */

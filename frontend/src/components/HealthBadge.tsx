@@ -17,7 +17,9 @@ export function HealthBadge({ apiKey }: { apiKey: KeyHealthFields }) {
   const text = keyHealthText(health, t, formatDateTime);
   return (
     <Tooltip title={health.state === 'autoDisabled' ? text : undefined}>
-      <Badge status={STATUS[health.state]} text={<span data-testid="key-health">{text}</span>} />
+      <span>
+        <Badge status={STATUS[health.state]} text={<span data-testid="key-health">{text}</span>} />
+      </span>
     </Tooltip>
   );
 }

@@ -47,7 +47,7 @@ export function ChangePasswordModal({ open, onClose }: { open: boolean; onClose:
       open={open}
       title={t('password.title')}
       onCancel={onClose}
-      destroyOnClose
+      destroyOnHidden
       okText={t('password.submit')}
       okButtonProps={{ loading: fetching, 'data-testid': 'cp-submit' }}
       onOk={() => form.submit()}

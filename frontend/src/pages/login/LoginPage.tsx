@@ -1,12 +1,12 @@
 // Login: username and password for a JWT; says why when the last session ended by itself.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Navigate, useLocation, useNavigate } from 'react-router-dom';
 import { Alert, Button, Card, Form, Input, Space, Typography } from 'antd';
 import { LockOutlined, UserOutlined } from '@ant-design/icons';
 import { useMutation } from 'urql';
 import { useTranslation } from 'react-i18next';
 import { graphql } from '../../gql';
-import { saveToken, takeLogoutReason } from '../../api/auth';
+import { clearLogoutReason, logoutReason, saveToken } from '../../api/auth';
 import { apiErrors, describeError } from '../../api/errors';
 import { useSessionToken } from '../../api/session';
 
@@ -27,7 +27,10 @@ export function LoginPage() {
   const token = useSessionToken();
   const [{ fetching }, login] = useMutation(Login);
   const [error, setError] = useState<string | null>(null);
-  const [reason] = useState(() => takeLogoutReason());
+  const [reason] = useState(() => logoutReason());
+  useEffect(() => {
+    if (reason) clearLogoutReason();
+  }, [reason]);
   const zh = (i18n.resolvedLanguage ?? i18n.language).startsWith('zh');
 
   if (token) return <Navigate to="/" replace />;

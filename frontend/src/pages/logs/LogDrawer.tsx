@@ -20,7 +20,7 @@ export function LogDrawer({ log, onClose, onOpen }: { log: LogFieldsFragment | n
   const item = (label: string, value: React.ReactNode) => ({ key: label, label, children: value });
 
   return (
-    <Drawer open={!!log} onClose={onClose} width={720} title={t('logs.detailTitle', { id: log?.id ?? '' })} data-testid="log-drawer" destroyOnClose>
+    <Drawer open={!!log} onClose={onClose} width={720} title={t('logs.detailTitle', { id: log?.id ?? '' })} data-testid="log-drawer" destroyOnHidden>
       {log && (
         <>
           <Descriptions

@@ -77,7 +77,7 @@ function FieldInput({ spec, field, ...control }: { spec: SettingSpec; field: Fie
           precision={field.kind === 'int' ? 0 : undefined}
           formatter={field.kind === 'int' ? groupDigits : undefined}
           parser={field.kind === 'int' ? ungroupDigits : undefined}
-          addonAfter={field.unit === 'usd' ? undefined : unit}
+          suffix={field.unit === 'usd' ? undefined : <span style={{ opacity: 0.6 }}>{unit}</span>}
           prefix={field.unit === 'usd' ? '$' : undefined}
           placeholder={field.kind === 'nullableNumber' ? t('settings.none') : undefined}
         />

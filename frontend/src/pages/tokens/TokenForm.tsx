@@ -86,7 +86,7 @@ export function TokenForm({ open, onClose, onCreated }: { open: boolean; onClose
           </Form.Item>
           <Space size="large" align="start">
             <Form.Item name="rpmLimit" label={t('tokens.rpm')} extra={t('tokens.unlimitedHelp')}>
-              <InputNumber data-testid="token-form-rpm" min={1} max={1_000_000} precision={0} style={{ width: 160 }} addonAfter={t('tokens.perMinute')} />
+              <InputNumber data-testid="token-form-rpm" min={1} max={1_000_000} precision={0} style={{ width: 160 }} suffix={<span style={{ opacity: 0.6 }}>{t('tokens.perMinute')}</span>} />
             </Form.Item>
             <Form.Item name="budget" label={t('tokens.budget')} extra={t('tokens.unlimitedHelp')}>
               <InputNumber data-testid="token-form-budget" min={0} max={1e9} prefix="$" style={{ width: 160 }} />
