@@ -5,8 +5,8 @@ import { Badge, Button, Card, Space, Table, Tag, Typography } from 'antd';
 import { PauseCircleOutlined, PlayCircleOutlined } from '@ant-design/icons';
 import { useSubscription } from 'urql';
 import { useTranslation } from 'react-i18next';
-import { Duration, Money, Tokens } from '../../components/Numbers';
-import { formatTime } from '../../components/format';
+import { Duration, Money } from '../../components/Numbers';
+import { formatTime, formatTokens } from '../../components/format';
 import { LiveRequests } from './operations';
 import type { LiveRequestsSubscription } from '../../gql/graphql';
 
@@ -99,7 +99,15 @@ export function LiveFeed({ onFinished }: { onFinished: () => void }) {
           { title: t('logs.key'), render: (_, r) => r.keyName ?? '—' },
           { title: t('logs.provider'), width: 100, render: (_, r) => <Tag>{r.provider}</Tag> },
           { title: t('logs.attempt'), width: 70, align: 'right', render: (_, r) => r.attempt },
-          { title: t('dashboard.tokens'), align: 'right', render: (_, r) => <Tokens value={r.inputTokens + r.outputTokens + r.cacheReadTokens + r.cacheCreationTokens} /> },
+          {
+            title: t('dashboard.tokensInOut'),
+            align: 'right',
+            render: (_, r) => (
+              <span className="num">
+                {formatTokens(r.inputTokens)} / {formatTokens(r.outputTokens)}
+              </span>
+            ),
+          },
           { title: t('dashboard.costUsd'), align: 'right', render: (_, r) => (r.phase === 'FINISHED' ? <Money value={r.cost} /> : '—') },
           { title: t('logs.latency'), align: 'right', render: (_, r) => <Duration ms={r.latencyMs} /> },
         ]}

@@ -7,7 +7,7 @@ import { useQuery } from 'urql';
 import { useTranslation } from 'react-i18next';
 import { ruleOf } from '../../components/formRules';
 import { formatDateTime } from '../../components/format';
-import { ALERT_EVENTS, buildValue, checkField, splitValue, type FieldSpec, type SettingSpec } from './spec';
+import { ALERT_EVENTS, buildValue, checkField, splitValue, storedSecrets, type FieldSpec, type SettingSpec } from './spec';
 import { ThresholdKeys } from './operations';
 import { useSaveSetting } from './useSaveSetting';
 
@@ -113,8 +113,10 @@ export function FieldsCard({ spec, entry, onSaved }: { spec: SettingSpec; entry:
   const [extrasText, setExtrasText] = useState('{}');
   const [extrasError, setExtrasError] = useState<string | null>(null);
   const [hasExtras, setHasExtras] = useState(false);
+  const [kept, setKept] = useState<Record<string, string>>({});
 
   useEffect(() => {
+    setKept(storedSecrets(spec, entry?.value));
     const { typed, extras } = splitValue(spec, entry?.value);
     form.setFieldsValue(typed as never);
     setHasExtras(Object.keys(extras).length > 0);
@@ -133,7 +135,7 @@ export function FieldsCard({ spec, entry, onSaved }: { spec: SettingSpec; entry:
       setExtrasError(t('settings.extrasInvalid'));
       return;
     }
-    const fields = await save(buildValue(spec, typed, extras));
+    const fields = await save(buildValue(spec, typed, extras, kept));
     if (fields) form.setFields(Object.entries(fields).map(([name, message]) => ({ name, errors: [message] })));
   };
 
@@ -159,6 +161,30 @@ export function FieldsCard({ spec, entry, onSaved }: { spec: SettingSpec; entry:
                 label={t(`settings.field.${spec.key}.${field.name}`, { defaultValue: field.name })}
                 tooltip={<span className="mono">{field.name}</span>}
                 rules={[ruleOf((v: unknown) => checkField(field, v), t)]}
+                extra={
+                  field.kind === 'secret' &&
+                  (field.name in kept ? (
+                    <Space size={4}>
+                      {t('settings.secretSet')}
+                      <Button
+                        type="link"
+                        size="small"
+                        data-testid={`setting-${spec.key}-${field.name}-remove`}
+                        onClick={() =>
+                          setKept((k) => {
+                            const next = { ...k };
+                            delete next[field.name];
+                            return next;
+                          })
+                        }
+                      >
+                        {t('settings.secretRemove')}
+                      </Button>
+                    </Space>
+                  ) : (
+                    t('settings.secretUnset')
+                  ))
+                }
               >
                 <FieldInput spec={spec} field={field} />
               </Form.Item>

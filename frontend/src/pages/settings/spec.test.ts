@@ -1,4 +1,4 @@
-import { buildValue, checkField, placeApiError, pricesToRows, rowsToPrices, specOf, splitValue } from './spec';
+import { buildValue, checkField, placeApiError, pricesToRows, rowsToPrices, specOf, splitValue, storedSecrets } from './spec';
 
 const proxy = specOf('proxy')!;
 const alerts = specOf('alerts')!;
@@ -51,6 +51,16 @@ describe('settings forms', () => {
   it('leaves empty model lists to the server so /v1/models keeps its defaults', () => {
     const models = specOf('models')!;
     expect(buildValue(models, { openai: [], anthropic: ['claude-x'] }, {})).toEqual({ anthropic: ['claude-x'] });
+  });
+
+  it('never puts a stored secret in the form, and keeps it unless replaced or removed', () => {
+    const metrics = specOf('metrics')!;
+    const { typed } = splitValue(metrics, { token: 's3cret-token' });
+    expect(typed.token).toBe('');
+    const kept = storedSecrets(metrics, { token: 's3cret-token' });
+    expect(buildValue(metrics, typed, {}, kept)).toEqual({ token: 's3cret-token' });
+    expect(buildValue(metrics, { token: 'new-one' }, {}, kept)).toEqual({ token: 'new-one' });
+    expect(buildValue(metrics, typed, {}, {})).toEqual({ token: null });
   });
 
   it('stores an empty metrics token as null', () => {

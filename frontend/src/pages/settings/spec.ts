@@ -103,19 +103,36 @@ export function splitValue(spec: SettingSpec, value: unknown): { typed: Record<s
   const typed: Record<string, unknown> = {};
   const extras: Record<string, unknown> = { ...stored };
   for (const field of spec.fields) {
-    typed[field.name] = field.name in stored ? stored[field.name] : field.default;
+    // A stored secret never goes into the form (nor the DOM); see `storedSecrets`.
+    typed[field.name] = field.kind === 'secret' ? '' : field.name in stored ? stored[field.name] : field.default;
     delete extras[field.name];
   }
   return { typed, extras };
 }
 
+/** The secrets a stored value holds, by field: kept on save unless replaced or removed. */
+export function storedSecrets(spec: SettingSpec, value: unknown): Record<string, string> {
+  const stored = isObject(value) ? value : {};
+  const out: Record<string, string> = {};
+  for (const field of spec.fields) {
+    const v = stored[field.name];
+    if (field.kind === 'secret' && typeof v === 'string' && v !== '') out[field.name] = v;
+  }
+  return out;
+}
+
 /** The value to store: the extras first, so a typed field always wins. */
-export function buildValue(spec: SettingSpec, typed: Record<string, unknown>, extras: Record<string, unknown>): Record<string, unknown> {
+export function buildValue(
+  spec: SettingSpec,
+  typed: Record<string, unknown>,
+  extras: Record<string, unknown>,
+  kept: Record<string, string> = {},
+): Record<string, unknown> {
   const value: Record<string, unknown> = { ...extras };
   for (const field of spec.fields) {
     let v = typed[field.name];
     if (field.kind === 'secret' || field.kind === 'string') v = typeof v === 'string' ? v : '';
-    if (field.kind === 'secret' && v === '') v = null;
+    if (field.kind === 'secret' && v === '') v = kept[field.name] ?? null;
     if (field.kind === 'stringList' || field.kind === 'urlList' || field.kind === 'eventList') {
       v = Array.isArray(v) ? v.map((s) => String(s).trim()).filter(Boolean) : [];
     }
