@@ -1,6 +1,6 @@
 // Dashboard: totals, timeline, breakdowns and the live feed over a chosen range. Finished
 // requests (from the live feed) refresh the numbers, debounced.
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 import { Col, Row, Space } from 'antd';
 import { RangePicker } from '../../components/RangePicker';
 import type { RangeChoice } from '../../components/range';
@@ -8,22 +8,14 @@ import { StatCards } from './StatCards';
 import { TimelineChart } from './TimelineChart';
 import { Breakdown } from './Breakdown';
 import { LiveFeed } from './LiveFeed';
+import { useCoalesced } from '../../components/useRefresh';
 
 const REFRESH_DEBOUNCE_MS = 1500;
 
 export default function DashboardPage() {
   const [range, setRange] = useState<RangeChoice>({ kind: 'preset', preset: 'TODAY' });
   const [refreshKey, setRefreshKey] = useState(0);
-  const timer = useRef<number | undefined>(undefined);
-  useEffect(() => () => window.clearTimeout(timer.current), []);
-
-  const onFinished = useCallback(() => {
-    if (timer.current !== undefined) return;
-    timer.current = window.setTimeout(() => {
-      timer.current = undefined;
-      setRefreshKey((k) => k + 1);
-    }, REFRESH_DEBOUNCE_MS);
-  }, []);
+  const onFinished = useCoalesced(() => setRefreshKey((k) => k + 1), REFRESH_DEBOUNCE_MS);
 
   return (
     <Space direction="vertical" size="middle" style={{ width: '100%' }}>

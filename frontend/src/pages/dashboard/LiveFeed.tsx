@@ -1,6 +1,6 @@
 // The live feed: every upstream attempt as it starts and finishes (`requestEvents`), newest
 // first, with a pause button. Finished attempts tell the page to refresh its numbers.
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 import { Badge, Button, Card, Space, Table, Tag, Typography } from 'antd';
 import { PauseCircleOutlined, PlayCircleOutlined } from '@ant-design/icons';
 import { useSubscription } from 'urql';
@@ -8,6 +8,7 @@ import { useTranslation } from 'react-i18next';
 import { Duration, Money } from '../../components/Numbers';
 import { formatTime, formatTokens } from '../../components/format';
 import { LiveRequests } from './operations';
+import { useLatest } from '../../components/useRefresh';
 import type { LiveRequestsSubscription } from '../../gql/graphql';
 
 type Event = LiveRequestsSubscription['requestEvents'];
@@ -35,10 +36,8 @@ export function LiveFeed({ onFinished }: { onFinished: () => void }) {
   const [rows, setRows] = useState<Event[]>([]);
   const [paused, setPaused] = useState(false);
   const [missed, setMissed] = useState(0);
-  const pausedRef = useRef(paused);
-  pausedRef.current = paused;
-  const onFinishedRef = useRef(onFinished);
-  onFinishedRef.current = onFinished;
+  const pausedRef = useLatest(paused);
+  const onFinishedRef = useLatest(onFinished);
 
   const [{ error }] = useSubscription({ query: LiveRequests }, (_prev, data) => {
     const event = data.requestEvents;
@@ -47,10 +46,6 @@ export function LiveFeed({ onFinished }: { onFinished: () => void }) {
     else setRows((current) => foldEvent(current, event));
     return data;
   });
-
-  useEffect(() => {
-    if (!paused) setMissed(0);
-  }, [paused]);
 
   return (
     <Card
@@ -67,7 +62,10 @@ export function LiveFeed({ onFinished }: { onFinished: () => void }) {
           data-testid="live-feed-pause"
           size="small"
           icon={paused ? <PlayCircleOutlined /> : <PauseCircleOutlined />}
-          onClick={() => setPaused((p) => !p)}
+          onClick={() => {
+            setMissed(0);
+            setPaused((p) => !p);
+          }}
           aria-pressed={paused}
         >
           {paused ? t('dashboard.resume') : t('dashboard.pause')}

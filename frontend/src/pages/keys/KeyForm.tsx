@@ -1,6 +1,6 @@
 // Add or edit a key. Checks the fields as the API does, then shows the API's own field errors
 // (`BAD_USER_INPUT` with `extensions.field`) at the field they name.
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { Alert, App, Col, Form, Input, InputNumber, Modal, Row, Select, Switch } from 'antd';
 import { useMutation } from 'urql';
 import { useTranslation } from 'react-i18next';
@@ -57,13 +57,29 @@ export function changedFields(key: KeyFieldsFragment, next: Common, apiKey: stri
   return input;
 }
 
+/** The form's first values: the key being edited, or a new key's defaults. */
+function initialValues(editing: KeyFieldsFragment | null): Values {
+  return editing
+    ? {
+        name: editing.name,
+        provider: editing.provider,
+        baseUrl: editing.baseUrl ?? '',
+        priority: editing.priority,
+        weight: editing.weight,
+        ua: editing.ua,
+        proxyIp: editing.proxyIp,
+        totalBalance: editing.totalBalance,
+        memo: editing.memo,
+      }
+    : { name: '', provider: 'OPENAI', priority: 0, weight: 1, enabled: true };
+}
+
+/** Mounted while open (keyed by the key), so every opening starts from the key's values. */
 export function KeyForm({
-  open,
   editing,
   onClose,
   onSaved,
 }: {
-  open: boolean;
   editing: KeyFieldsFragment | null;
   onClose: () => void;
   onSaved: () => void;
@@ -74,27 +90,6 @@ export function KeyForm({
   const [formError, setFormError] = useState<string | null>(null);
   const [{ fetching: creating }, create] = useMutation(CreateKey);
   const [{ fetching: updating }, update] = useMutation(UpdateKey);
-
-  useEffect(() => {
-    if (!open) return;
-    setFormError(null);
-    form.resetFields();
-    form.setFieldsValue(
-      editing
-        ? {
-            name: editing.name,
-            provider: editing.provider,
-            baseUrl: editing.baseUrl ?? '',
-            priority: editing.priority,
-            weight: editing.weight,
-            ua: editing.ua,
-            proxyIp: editing.proxyIp,
-            totalBalance: editing.totalBalance,
-            memo: editing.memo,
-          }
-        : { provider: 'OPENAI', priority: 0, weight: 1, enabled: true },
-    );
-  }, [open, editing, form]);
 
   const submit = async (v: Values) => {
     setFormError(null);
@@ -132,16 +127,15 @@ export function KeyForm({
 
   return (
     <Modal
-      open={open}
+      open
       width={720}
       title={editing ? t('keys.editTitle', { name: editing.name }) : t('keys.addTitle')}
       onCancel={onClose}
       okText={editing ? t('common.save') : t('keys.add')}
       okButtonProps={{ loading: creating || updating, 'data-testid': 'key-form-submit' }}
       onOk={() => form.submit()}
-      forceRender
     >
-      <Form form={form} layout="vertical" onFinish={submit}>
+      <Form form={form} layout="vertical" onFinish={submit} initialValues={initialValues(editing)}>
         <Row gutter={16}>
           <Col span={12}>
             <Form.Item name="name" label={t('keys.name')} rules={[ruleOf(checkName, t)]} required>

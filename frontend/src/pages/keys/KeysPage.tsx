@@ -1,6 +1,6 @@
 // Keys: the pool's upstream keys with health and balance; add, edit, import, enable/disable,
 // refresh balance, delete (one or many). Key events from the server refresh the list live.
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { Alert, App, Button, Input, Popconfirm, Select, Space, Table, Tag, Tooltip, Typography } from 'antd';
 import {
   DeleteOutlined,
@@ -24,6 +24,7 @@ import { DeleteKey, KeyEvents, KeysQuery, RefreshBalance, SetKeyEnabled } from '
 import { KeyForm, PROVIDERS } from './KeyForm';
 import { ImportModal } from './ImportModal';
 import { BalanceCell } from './BalanceCell';
+import { useCoalesced } from '../../components/useRefresh';
 
 type StateFilter = KeyHealth['state'] | 'all';
 
@@ -52,19 +53,11 @@ export default function KeysPage() {
   const reload = () => refetch({ requestPolicy: 'network-only' });
 
   // Key events (disabled, cooled down, balance changed…) re-read the list, a few at a time.
-  const pending = useRef<number | undefined>(undefined);
-  const reloadRef = useRef(reload);
-  reloadRef.current = reload;
+  const reloadSoon = useCoalesced(reload, 300);
   useSubscription({ query: KeyEvents }, (_prev, event) => {
-    if (pending.current === undefined) {
-      pending.current = window.setTimeout(() => {
-        pending.current = undefined;
-        reloadRef.current();
-      }, 300);
-    }
+    reloadSoon();
     return event;
   });
-  useEffect(() => () => window.clearTimeout(pending.current), []);
 
   const [, setEnabled] = useMutation(SetKeyEnabled);
   const [, refreshBalance] = useMutation(RefreshBalance);
@@ -304,7 +297,7 @@ export default function KeysPage() {
           },
         ]}
       />
-      <KeyForm open={formOpen} editing={editing} onClose={() => setFormOpen(false)} onSaved={reload} />
+      {formOpen && <KeyForm key={editing?.id ?? 'new'} editing={editing} onClose={() => setFormOpen(false)} onSaved={reload} />}
       <ImportModal open={importOpen} onClose={() => setImportOpen(false)} onImported={reload} />
     </Space>
   );

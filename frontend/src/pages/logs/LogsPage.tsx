@@ -1,6 +1,6 @@
 // Logs: the request log as a filtered, paginated table (Relay cursors), a detail drawer, and a
 // live mode that re-reads the first page as attempts finish.
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { Button, DatePicker, Input, Select, Space, Switch, Table, Tag, Typography } from 'antd';
 import { LeftOutlined, RightOutlined, ReloadOutlined } from '@ant-design/icons';
 import type { Dayjs } from 'dayjs';
@@ -13,6 +13,7 @@ import { formatCount, formatDateTime } from '../../components/format';
 import { PROVIDERS } from '../keys/KeyForm';
 import { LogEvents, LogKeys, RequestLogs } from './operations';
 import { LogDrawer } from './LogDrawer';
+import { useCoalesced } from '../../components/useRefresh';
 import { STATUSES, StatusTag } from './StatusTag';
 
 interface Filters {
@@ -41,7 +42,9 @@ export default function LogsPage() {
   const [modelText, setModelText] = useState('');
   const [requestIdText, setRequestIdText] = useState('');
   const [pageSize, setPageSize] = useState(50);
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  // Cursors of the pages walked so far, for the current filter and page size (a new filter or
+  // size starts again from the newest rows).
+  const [walk, setWalk] = useState<{ key: string; cursors: (string | null)[] }>({ key: '', cursors: [null] });
   const [live, setLive] = useState(false);
   const [open, setOpen] = useState<LogFieldsFragment | null>(null);
 
@@ -52,7 +55,9 @@ export default function LogsPage() {
   }, [modelText, requestIdText]);
 
   const filter = useMemo(() => toLogFilter(filters), [filters]);
-  useEffect(() => setCursors([null]), [filter, pageSize]);
+  const walkKey = JSON.stringify([filter, pageSize]);
+  const cursors = walk.key === walkKey ? walk.cursors : [null];
+  const setCursors = (next: (string | null)[]) => setWalk({ key: walkKey, cursors: next });
   const after = cursors[cursors.length - 1];
 
   const [{ data, fetching, error }, refetch] = useQuery({
@@ -63,9 +68,7 @@ export default function LogsPage() {
   const reload = () => refetch({ requestPolicy: 'network-only' });
 
   // Live: each finished attempt that matches re-reads the first page (a few per second at most).
-  const pending = useRef<number | undefined>(undefined);
-  const reloadRef = useRef(reload);
-  reloadRef.current = reload;
+  const reloadSoon = useCoalesced(reload, 500);
   const onFirstPage = cursors.length === 1;
   useSubscription(
     {
@@ -81,16 +84,10 @@ export default function LogsPage() {
       pause: !live || !onFirstPage,
     },
     (_prev, event) => {
-      if (event.requestEvents.phase === 'FINISHED' && pending.current === undefined) {
-        pending.current = window.setTimeout(() => {
-          pending.current = undefined;
-          reloadRef.current();
-        }, 500);
-      }
+      if (event.requestEvents.phase === 'FINISHED') reloadSoon();
       return event;
     },
   );
-  useEffect(() => () => window.clearTimeout(pending.current), []);
 
   const connection = data?.requestLogs;
   const set = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, ...patch }));
@@ -204,7 +201,7 @@ export default function LogsPage() {
             style={{ width: 130 }}
             options={[20, 50, 100, 200].map((n) => ({ value: n, label: t('logs.perPage', { n }) }))}
           />
-          <Button icon={<LeftOutlined />} disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+          <Button icon={<LeftOutlined />} disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
             {t('logs.newer')}
           </Button>
           <Typography.Text>{t('logs.page', { n: cursors.length })}</Typography.Text>
@@ -212,7 +209,7 @@ export default function LogsPage() {
             disabled={!connection?.pageInfo.hasNextPage}
             onClick={() => {
               const end = connection?.pageInfo.endCursor;
-              if (end) setCursors((c) => [...c, end]);
+              if (end) setCursors([...cursors, end]);
             }}
           >
             {t('logs.older')} <RightOutlined />

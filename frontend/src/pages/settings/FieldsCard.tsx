@@ -1,6 +1,6 @@
 // One setting with typed fields (`setting-<key>-<field>`); fields the console does not know are
 // shown and kept in a JSON editor below them.
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { Alert, Button, Card, Col, Form, Input, InputNumber, Row, Select, Space, Tag, Typography } from 'antd';
 import { DeleteOutlined, PlusOutlined } from '@ant-design/icons';
 import { useQuery } from 'urql';
@@ -110,22 +110,15 @@ export function FieldsCard({ spec, entry, onSaved }: { spec: SettingSpec; entry:
   const { t } = useTranslation();
   const [form] = Form.useForm<Record<string, unknown>>();
   const { save, saving, cardError } = useSaveSetting(spec.key, onSaved);
-  const [extrasText, setExtrasText] = useState('{}');
+  // Keyed by the entry's update time in the page, so a saved value re-mounts the card.
+  const [initial] = useState(() => splitValue(spec, entry?.value));
+  const [extrasText, setExtrasText] = useState(() => JSON.stringify(initial.extras, null, 2));
   const [extrasError, setExtrasError] = useState<string | null>(null);
-  const [hasExtras, setHasExtras] = useState(false);
-  const [kept, setKept] = useState<Record<string, string>>({});
-
-  useEffect(() => {
-    setKept(storedSecrets(spec, entry?.value));
-    const { typed, extras } = splitValue(spec, entry?.value);
-    form.setFieldsValue(typed as never);
-    setHasExtras(Object.keys(extras).length > 0);
-    setExtrasText(JSON.stringify(extras, null, 2));
-    setExtrasError(null);
-  }, [entry, spec, form]);
+  const hasExtras = Object.keys(initial.extras).length > 0;
+  const [kept, setKept] = useState<Record<string, string>>(() => storedSecrets(spec, entry?.value));
 
   const submit = async (typed: Record<string, unknown>) => {
-    let extras: Record<string, unknown> = {};
+    let extras: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(extrasText || '{}');
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
@@ -152,7 +145,7 @@ export function FieldsCard({ spec, entry, onSaved }: { spec: SettingSpec; entry:
       extra={entry && <Typography.Text type="secondary">{t('settings.updated', { at: formatDateTime(entry.updateTime) })}</Typography.Text>}
     >
       <Typography.Paragraph type="secondary">{t(`settings.help.${spec.key}`)}</Typography.Paragraph>
-      <Form form={form} layout="vertical" onFinish={submit}>
+      <Form form={form} layout="vertical" onFinish={submit} initialValues={initial.typed}>
         <Row gutter={16}>
           {spec.fields.map((field) => (
             <Col key={field.name} xs={24} md={['stringList', 'urlList', 'eventList', 'thresholds'].includes(field.kind) ? 24 : 12}>

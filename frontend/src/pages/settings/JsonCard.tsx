@@ -1,5 +1,5 @@
 // A setting the console has no editor for: its JSON, edited as text.
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { Alert, Button, Card, Input, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { formatDateTime } from '../../components/format';
@@ -9,9 +9,9 @@ import type { Entry } from './FieldsCard';
 export function JsonCard({ entry, onSaved }: { entry: Entry; onSaved: () => void }) {
   const { t } = useTranslation();
   const { save, saving, cardError } = useSaveSetting(entry.key, onSaved);
-  const [text, setText] = useState('');
+  // Keyed by the entry's update time in the page, so a saved value re-mounts the card.
+  const [text, setText] = useState(() => JSON.stringify(entry.value, null, 2));
   const [parseError, setParseError] = useState<string | null>(null);
-  useEffect(() => setText(JSON.stringify(entry.value, null, 2)), [entry]);
 
   const submit = async () => {
     let value: unknown;

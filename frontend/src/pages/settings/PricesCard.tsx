@@ -1,5 +1,5 @@
 // The model price table: model → USD per million input, output, cache-read and cache-write tokens.
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { Alert, Button, Card, Input, InputNumber, Space, Table, Typography } from 'antd';
 import { DeleteOutlined, PlusOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
@@ -13,17 +13,11 @@ type Keyed = PriceRow & { id: number };
 export function PricesCard({ spec, entry, onSaved }: { spec: SettingSpec; entry: Entry | undefined; onSaved: () => void }) {
   const { t } = useTranslation();
   const { save, saving, cardError, setCardError } = useSaveSetting(spec.key, onSaved);
-  const [rows, setRows] = useState<Keyed[]>([]);
+  // Keyed by the entry's update time in the page, so a saved table re-mounts the card.
+  const [rows, setRows] = useState<Keyed[]>(() => pricesToRows(entry?.value).map((r, i) => ({ ...r, id: i })));
   const [filter, setFilter] = useState('');
   const [problems, setProblems] = useState<Record<string, string>>({});
-  const [nextId, setNextId] = useState(0);
-
-  useEffect(() => {
-    const loaded = pricesToRows(entry?.value).map((r, i) => ({ ...r, id: i }));
-    setRows(loaded);
-    setNextId(loaded.length);
-    setProblems({});
-  }, [entry]);
+  const [nextId, setNextId] = useState(() => rows.length);
 
   const update = (id: number, patch: Partial<PriceRow>) => setRows((rs) => rs.map((r) => (r.id === id ? { ...r, ...patch } : r)));
 

@@ -14,21 +14,23 @@ export default function SettingsPage() {
   if (error && !data) return <ErrorAlert error={error} onRetry={reload} />;
   if (fetching && !data) return <Skeleton active />;
   const entries = new Map<string, Entry>((data?.configs ?? []).map((c) => [c.key, c]));
+  // A card starts again from the stored value whenever that value changes.
+  const version = (key: string) => entries.get(key)?.updateTime ?? 'default';
   const unknown = (data?.configs ?? []).filter((c) => !SETTINGS.some((s) => s.key === c.key));
   return (
     <Row gutter={[16, 16]}>
       {SETTINGS.map((spec) => (
         <Col key={spec.key} xs={24} xl={spec.layout === 'prices' ? 24 : 12}>
           {spec.layout === 'prices' ? (
-            <PricesCard spec={spec} entry={entries.get(spec.key)} onSaved={reload} />
+            <PricesCard key={version(spec.key)} spec={spec} entry={entries.get(spec.key)} onSaved={reload} />
           ) : (
-            <FieldsCard spec={spec} entry={entries.get(spec.key)} onSaved={reload} />
+            <FieldsCard key={version(spec.key)} spec={spec} entry={entries.get(spec.key)} onSaved={reload} />
           )}
         </Col>
       ))}
       {unknown.map((entry) => (
         <Col key={entry.key} xs={24} xl={12}>
-          <JsonCard entry={entry} onSaved={reload} />
+          <JsonCard key={version(entry.key)} entry={entry} onSaved={reload} />
         </Col>
       ))}
     </Row>
