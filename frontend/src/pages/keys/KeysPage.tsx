@@ -190,7 +190,7 @@ export default function KeysPage() {
         size="middle"
         loading={fetching && !data}
         dataSource={rows}
-        scroll={{ x: 1500 }}
+        scroll={{ x: 1380 }}
         pagination={{ pageSize: 50, hideOnSinglePage: true, showSizeChanger: true }}
         rowSelection={{ selectedRowKeys: selected, onChange: (keys) => setSelected(keys as number[]) }}
         locale={{ emptyText: error ? t('common.loadFailed') : data?.keys.length ? t('keys.noMatch') : t('keys.empty') }}
@@ -210,31 +210,41 @@ export default function KeysPage() {
             ),
           },
           { title: t('keys.provider'), dataIndex: 'provider', width: 110, render: (p: Provider) => <Tag>{t(`provider.${p}`)}</Tag> },
-          { title: t('keys.health'), width: 220, render: (_, k) => <HealthBadge apiKey={k} /> },
-          { title: t('keys.balance'), width: 220, render: (_, k) => <BalanceCell apiKey={k} /> },
+          { title: t('keys.health'), width: 190, render: (_, k) => <HealthBadge apiKey={k} /> },
+          { title: t('keys.balance'), width: 190, render: (_, k) => <BalanceCell apiKey={k} /> },
           { title: t('keys.spend'), width: 100, align: 'right', render: (_, k) => <Money value={k.spend} /> },
-          { title: t('keys.priority'), dataIndex: 'priority', width: 80, align: 'right' },
-          { title: t('keys.weight'), dataIndex: 'weight', width: 80, align: 'right' },
           {
-            title: t('keys.ua'),
-            dataIndex: 'ua',
-            width: 140,
-            ellipsis: { showTitle: true },
-            render: (ua: string) => ua || <Typography.Text type="secondary">{t('keys.default')}</Typography.Text>,
+            title: t('keys.priorityWeight'),
+            width: 110,
+            align: 'right',
+            render: (_, k) => (
+              <Tooltip title={t('keys.priorityWeightHelp')}>
+                <span className="num">
+                  {k.priority} / {k.weight}
+                </span>
+              </Tooltip>
+            ),
           },
           {
-            title: t('keys.proxy'),
-            dataIndex: 'proxyIp',
-            width: 180,
-            ellipsis: { showTitle: true },
-            render: (p: string) => (p ? <span className="mono">{p}</span> : <Typography.Text type="secondary">{t('keys.direct')}</Typography.Text>),
-          },
-          {
-            title: t('keys.baseUrl'),
-            dataIndex: 'baseUrl',
-            width: 160,
-            ellipsis: { showTitle: true },
-            render: (b: string | null) => b ?? <Typography.Text type="secondary">{t('keys.default')}</Typography.Text>,
+            title: t('keys.upstream'),
+            width: 240,
+            render: (_, k) => {
+              const line = (label: string, value: string | null | undefined, fallback: string) => (
+                <div style={{ maxWidth: 230, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }} title={value || undefined}>
+                  <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                    {label}:{' '}
+                  </Typography.Text>
+                  {value ? <span className="mono" style={{ fontSize: 12 }}>{value}</span> : <Typography.Text type="secondary" style={{ fontSize: 12 }}>{fallback}</Typography.Text>}
+                </div>
+              );
+              return (
+                <>
+                  {line(t('keys.baseUrlShort'), k.baseUrl, t('keys.default'))}
+                  {line(t('keys.proxy'), k.proxyIp, t('keys.direct'))}
+                  {line(t('keys.uaShort'), k.ua, t('keys.default'))}
+                </>
+              );
+            },
           },
           { title: t('keys.memo'), dataIndex: 'memo', width: 160, ellipsis: { showTitle: true } },
           {
