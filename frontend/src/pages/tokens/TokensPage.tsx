@@ -48,7 +48,7 @@ export default function TokensPage() {
         loading={fetching && !data}
         dataSource={data?.accessTokens ?? []}
         pagination={{ pageSize: 50, hideOnSinglePage: true }}
-        scroll={{ x: 1200 }}
+        scroll={{ x: 1400 }}
         locale={{ emptyText: error ? t('common.loadFailed') : t('tokens.empty') }}
         columns={[
           {
@@ -77,6 +77,7 @@ export default function TokensPage() {
           },
           {
             title: t('tokens.models'),
+            width: 200,
             render: (_, r) =>
               r.models === null ? (
                 <Typography.Text type="secondary">{t('tokens.allModels')}</Typography.Text>
@@ -122,7 +123,7 @@ export default function TokensPage() {
             render: (_, r) => (r.expiresAt ? formatDateTime(r.expiresAt) : <Typography.Text type="secondary">{t('tokens.never')}</Typography.Text>),
           },
           { title: t('tokens.lastUsed'), width: 170, render: (_, r) => formatDateTime(r.lastUsedAt) },
-          { title: t('keys.memo'), dataIndex: 'memo', ellipsis: true },
+          { title: t('keys.memo'), dataIndex: 'memo', width: 160, ellipsis: true },
           {
             title: t('common.actions'),
             width: 110,
