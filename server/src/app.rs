@@ -2,10 +2,7 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use async_graphql::{
-    Data,
-    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
-};
+use async_graphql::{Data, http::ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql_axum::{
     GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket, rejection::GraphQLRejection,
 };
@@ -13,7 +10,7 @@ use axum::{
     Extension, Json, Router,
     extract::{DefaultBodyLimit, State, WebSocketUpgrade},
     http::{HeaderMap, StatusCode, header::AUTHORIZATION},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::get,
 };
 use secrecy::ExposeSecret;
@@ -181,18 +178,18 @@ async fn seed_amp_key(
 pub fn router(state: AppState) -> Router {
     let schema = build_schema(Some(state.clone()));
     Router::new()
-        .route("/", get(welcome))
         .route("/health", get(health))
         .route("/metrics", get(metrics_text))
         .route(
             "/graphql",
-            get(graphiql)
+            get(crate::console::graphiql)
                 .post(graphql)
                 .layer(DefaultBodyLimit::max(GRAPHQL_BODY_LIMIT)),
         )
         .route("/graphql/ws", get(graphql_ws))
         .layer(Extension(schema))
         .merge(proxy::router())
+        .merge(crate::console::router())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -276,10 +273,6 @@ async fn shutdown_on_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-async fn welcome() -> Html<&'static str> {
-    Html(include_str!("welcome.html"))
-}
-
 async fn health(State(state): State<AppState>) -> Response {
     match state.db.ping().await {
         Ok(()) => Json(json!({"status": "ok", "database": "ok"})).into_response(),
@@ -323,16 +316,6 @@ async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Resp
         text,
     )
         .into_response()
-}
-
-async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("AMP Pool GraphiQL")
-            .finish(),
-    )
 }
 
 async fn graphql(

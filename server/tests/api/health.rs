@@ -1,4 +1,4 @@
-//! The health endpoint and the welcome page.
+//! The health endpoint.
 
 use serde_json::{Value, json};
 
@@ -13,24 +13,4 @@ async fn health_reports_the_database() {
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body, json!({"status": "ok", "database": "ok"}));
-}
-
-#[tokio::test]
-async fn the_welcome_page_links_to_graphiql() {
-    let app = TestApp::spawn_anonymous().await;
-
-    let page = app
-        .http
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let graphiql = app.http.get(app.url("/graphql")).send().await.unwrap();
-
-    assert!(page.contains("href=\"/graphql\""), "{page}");
-    assert_eq!(graphiql.status(), 200);
-    assert!(graphiql.text().await.unwrap().contains("graphiql"));
 }

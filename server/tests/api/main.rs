@@ -4,6 +4,7 @@
 mod auth;
 mod cli;
 mod config;
+mod console;
 mod health;
 mod helpers;
 mod insight_balances;

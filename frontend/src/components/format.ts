@@ -1,0 +1,55 @@
+// Formatters: every number the console shows goes through one of these, with its unit.
+import dayjs from 'dayjs';
+
+const EMPTY = '—';
+
+/** US dollars: 2 decimals from $1 up, 4 below (so small costs stay visible): `$0.0123`. */
+export function formatMoney(usd: number | null | undefined): string {
+  if (usd === null || usd === undefined || !Number.isFinite(usd)) return EMPTY;
+  const small = Math.abs(usd) < 1 && usd !== 0;
+  return new Intl.NumberFormat('en-US', {
+    style: 'currency',
+    currency: 'USD',
+    minimumFractionDigits: small ? 4 : 2,
+    maximumFractionDigits: small ? 4 : 2,
+  }).format(usd);
+}
+
+/** A count with thousands separators: `1,234`. */
+export function formatCount(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return EMPTY;
+  return new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 }).format(n);
+}
+
+/** Token counts are counts. */
+export const formatTokens = formatCount;
+
+/** Milliseconds as `850 ms`, `1.25 s`, `42.3 s` or `312 s`. */
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return EMPTY;
+  if (Math.abs(ms) < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (Math.abs(s) < 10) return `${s.toFixed(2)} s`;
+  if (Math.abs(s) < 100) return `${s.toFixed(1)} s`;
+  return `${Math.round(s)} s`;
+}
+
+/** A 0–1 ratio as a percentage with one decimal: `99.5%`. */
+export function formatPercent(ratio: number | null | undefined): string {
+  if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) return EMPTY;
+  return `${(ratio * 100).toFixed(1)}%`;
+}
+
+/** A timestamp in the browser's time zone: `2026-11-26 13:05:09`. */
+export function formatDateTime(iso: string | null | undefined): string {
+  if (!iso) return EMPTY;
+  const d = dayjs(iso);
+  return d.isValid() ? d.format('YYYY-MM-DD HH:mm:ss') : EMPTY;
+}
+
+/** A time of day for feeds: `13:05:09`. */
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return EMPTY;
+  const d = dayjs(iso);
+  return d.isValid() ? d.format('HH:mm:ss') : EMPTY;
+}

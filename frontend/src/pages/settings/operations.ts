@@ -1,0 +1,33 @@
+// The settings page's operations.
+import { graphql } from '../../gql';
+
+export const Configs = graphql(`
+  query Configs {
+    configs {
+      key
+      value
+      memo
+      updateTime
+    }
+  }
+`);
+
+export const SetConfig = graphql(`
+  mutation SetConfig($key: String!, $value: JSON!) {
+    setConfig(key: $key, value: $value) {
+      key
+      value
+      memo
+      updateTime
+    }
+  }
+`);
+
+export const ThresholdKeys = graphql(`
+  query ThresholdKeys {
+    keys {
+      id
+      name
+    }
+  }
+`);
