@@ -24,7 +24,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::{
     access::AccessGate,
-    auth::{JwtKeys, LoginLimiter},
+    auth::{AdminSession, Authentication, JwtKeys, LoginLimiter},
     config::{ConfigError, Settings},
     db,
     events::EventBus,
@@ -63,7 +63,7 @@ pub async fn build_state(
             .await
             .map_err(|e| startup("create the JWT secret", e))?,
     };
-    let jwt = JwtKeys::new(jwt_secret.as_bytes(), settings.jwt_ttl_hours);
+    let jwt = JwtKeys::new(jwt_secret.as_bytes(), settings.jwt_ttl());
 
     let password = settings.admin_password.as_ref().map(|p| p.expose_secret());
     match admins::bootstrap(&db, &settings.admin_username, password)
@@ -72,15 +72,35 @@ pub async fn build_state(
     {
         admins::Bootstrap::Existing => {}
         admins::Bootstrap::Created => {
-            tracing::info!(username = %settings.admin_username, "created the first admin with ADMIN_PASSWORD");
+            tracing::info!(username = ?settings.admin_username, "created the first admin with ADMIN_PASSWORD");
         }
         admins::Bootstrap::CreatedWithPassword(password) => {
+            // The password never goes through the log: it is written to a file only the owner
+            // can read.
+            let path = admins::write_initial_password(
+                &settings.data_dir(),
+                &settings.admin_username,
+                &password,
+            )
+            .map_err(|error| {
+                ConfigError(format!(
+                    "cannot write the first admin's password to {}: {error}; set it with `amp-pool admin set-password`",
+                    settings.data_dir().display()
+                ))
+            })?;
             tracing::warn!(
-                "created the first admin {:?} with the random password {password} — it is shown only once: log in and change it",
-                settings.admin_username
+                username = ?settings.admin_username,
+                file = ?path,
+                "created the first admin with a random password, written to the file: log in, change it and delete the file"
             );
         }
     }
+
+    jwt.versions().replace_all(
+        admins::token_versions(&db)
+            .await
+            .map_err(|e| startup("load the admins", e))?,
+    );
 
     if let Some(amp_key) = &settings.amp_api_key {
         seed_amp_key(&db, amp_key.expose_secret())
@@ -149,6 +169,7 @@ async fn refresh_periodically(state: AppState) {
             _ = ticks.tick() => {
                 state.reload_config().await;
                 state.reload_tokens().await;
+                state.reload_admins().await;
             }
             () = state.shutdown.cancelled() => return,
         }
@@ -213,7 +234,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     let result = tokio::select! {
         result = server => result,
         () = grace => {
-            tracing::warn!("in-flight requests did not finish within {} s; closing them", SHUTDOWN_GRACE.as_secs());
+            tracing::warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "in-flight requests did not finish in time; closing them");
             Ok(())
         }
     };
@@ -301,8 +322,8 @@ async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Resp
         let given = headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if given != Some(expected) {
+            .and_then(bearer_token);
+        if !given.is_some_and(|given| same_secret(given, expected)) {
             return (
                 StatusCode::UNAUTHORIZED,
                 "metrics need Authorization: Bearer <metrics.token>\n",
@@ -323,6 +344,26 @@ async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Resp
         text,
     )
         .into_response()
+}
+
+/// The token of an `Authorization: Bearer <token>` value; the scheme is case-insensitive.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+/// Compares two secrets in constant time (their SHA-256 digests, so the length does not leak
+/// either).
+fn same_secret(given: &str, expected: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    let (given, expected) = (
+        Sha256::digest(given.as_bytes()),
+        Sha256::digest(expected.as_bytes()),
+    );
+    given.as_slice().ct_eq(expected.as_slice()).into()
 }
 
 async fn graphiql() -> Html<String> {
@@ -369,21 +410,80 @@ async fn graphql_ws(
 ) -> Response {
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            let jwt = state.jwt.clone();
-            let loader_state = state.clone();
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    // The token may come as `Authorization` (with or without "Bearer ") or
-                    // `token`; without one, every operation is refused as UNAUTHENTICATED.
-                    let token = ["Authorization", "authorization", "token", "authToken"]
-                        .iter()
-                        .find_map(|name| payload.get(*name).and_then(|v| v.as_str()));
-                    let mut data = Data::default();
-                    data.insert(jwt.authenticate(token));
-                    data.insert(crate::graphql::key_loader(&loader_state));
-                    Ok(data)
-                })
-                .serve()
+        .on_upgrade(move |socket| serve_websocket(socket, state, schema, protocol))
+}
+
+/// Close code sent when the socket's admin session expires or is revoked (the
+/// `graphql-transport-ws` code for "Unauthorized").
+const SESSION_ENDED: u16 = 4401;
+
+/// Serves one GraphQL WebSocket. Messages go out through a forwarder that also checks, once a
+/// second, that the session given in `connection_init` is still good, and closes the socket
+/// with [`SESSION_ENDED`] once it expired or was revoked, so no event reaches a stale session.
+async fn serve_websocket(
+    socket: axum::extract::ws::WebSocket,
+    state: AppState,
+    schema: AppSchema,
+    protocol: GraphQLProtocol,
+) {
+    use axum::extract::ws::{CloseFrame, Message};
+    use futures::{SinkExt, StreamExt};
+
+    let (mut sink, stream) = socket.split();
+    let (outgoing, mut to_send) = futures::channel::mpsc::channel::<Message>(16);
+    let (session_tx, mut session_rx) = tokio::sync::oneshot::channel();
+    let jwt = state.jwt.clone();
+    let loader_state = state.clone();
+    let graphql = GraphQLWebSocket::new_with_pair(outgoing, stream, schema, protocol)
+        .on_connection_init(move |payload| async move {
+            // The token may come as `Authorization` (with or without "Bearer ") or `token`;
+            // without one, every operation is refused as UNAUTHENTICATED.
+            let token = ["Authorization", "authorization", "token", "authToken"]
+                .iter()
+                .find_map(|name| payload.get(*name).and_then(|v| v.as_str()));
+            let auth = jwt.authenticate(token);
+            if let Authentication::Admin(session) = &auth {
+                let _ = session_tx.send(session.clone());
+            }
+            let mut data = Data::default();
+            data.insert(auth);
+            data.insert(crate::graphql::key_loader(&loader_state));
+            Ok(data)
         })
+        .serve();
+    let forward = async move {
+        let mut session: Option<AdminSession> = None;
+        let mut awaiting_init = true;
+        let mut checks = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                message = to_send.next() => match message {
+                    Some(message) => if sink.send(message).await.is_err() { return },
+                    None => return,
+                },
+                received = &mut session_rx, if awaiting_init => {
+                    awaiting_init = false;
+                    // Without an admin session operations are refused anyway: nothing to watch.
+                    session = received.ok();
+                },
+                _ = checks.tick() => {
+                    if session.as_ref().is_some_and(|admin| !state.jwt.still_valid(admin)) {
+                        let close = CloseFrame {
+                            code: SESSION_ENDED,
+                            reason: "session expired or revoked: log in again".into(),
+                        };
+                        let _ = sink.send(Message::Close(Some(close))).await;
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    tokio::pin!(forward);
+    tokio::select! {
+        // The GraphQL side ended: let the forwarder send what is left, then stop.
+        () = graphql => forward.await,
+        // The session ended (or the client went away): dropping `graphql` ends every stream.
+        () = &mut forward => {}
+    }
 }

@@ -170,7 +170,7 @@ impl KeyPool {
         let mut identities = HashSet::new();
         for row in rows {
             let Ok(provider) = row.provider.parse::<Provider>() else {
-                tracing::warn!(key_id = row.id, provider = %row.provider, "skipping a key of an unknown provider");
+                tracing::warn!(key_id = row.id, provider = ?row.provider, "skipping a key of an unknown provider");
                 continue;
             };
             let health = previous

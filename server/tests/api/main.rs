@@ -4,6 +4,7 @@
 mod auth;
 mod cli;
 mod config;
+mod destinations;
 mod health;
 mod helpers;
 mod insight_balances;
@@ -20,6 +21,7 @@ mod proxy_identity;
 mod recorder;
 mod schema;
 mod sdk;
+mod secrets_and_sessions;
 mod shutdown;
 mod subscriptions;
 mod tokens;
