@@ -70,6 +70,9 @@ impl AuthMutation {
             tracing::warn!(username = ?username, "failed admin login");
             return Err(ServiceError::Unauthenticated("wrong username or password".into()).into());
         };
+        // The row just read is the newest word on the version (an admin the CLI created or
+        // changed may not have reached the periodic reload yet).
+        app.jwt.versions().set(found.id, found.token_version);
         let (token, expires_at) = app
             .jwt
             .issue(found.id, &found.username, found.token_version)?;

@@ -193,7 +193,7 @@ impl KeyPool {
             {
                 Ok(client) => Some(client),
                 Err(error) => {
-                    tracing::error!(key_id = row.id, error = %error, "cannot build the HTTP client of a key; it stays unused");
+                    tracing::error!(key_id = row.id, error = %error.without_url(), "cannot build the HTTP client of a key; it stays unused");
                     None
                 }
             };

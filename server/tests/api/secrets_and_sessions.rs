@@ -372,3 +372,18 @@ async fn a_password_in_a_base_url_is_masked_and_kept_when_sent_back() {
         Some("http://gateway:hunter2@127.0.0.1:9/v1")
     );
 }
+
+#[tokio::test]
+async fn an_admin_created_by_the_cli_can_log_in_before_the_periodic_reload() {
+    let app = TestApp::spawn().await;
+    amp_pool::service::admins::set_password(&app.state.db, "operator", "operator-pass-1")
+        .await
+        .unwrap();
+
+    let token = app.login("operator", "operator-pass-1").await;
+
+    assert_eq!(
+        data(&me_with(&app, &token).await)["me"]["username"],
+        "operator"
+    );
+}
