@@ -4,6 +4,7 @@
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
+use backon::{ExponentialBuilder, Retryable};
 use chrono::Utc;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
@@ -11,6 +12,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::{
     events::{KeyEvent, KeyEventKind},
     provider::Provider,
+    secret::webhook_for_log,
     state::AppState,
 };
 
@@ -116,35 +118,59 @@ fn check_providers(
     }
 }
 
-/// Posts `alert` to every webhook that wants its kind, each in a task of its own.
+/// Why one delivery failed.
+#[derive(Debug, thiserror::Error)]
+enum Delivery {
+    #[error("webhook answered HTTP {0}")]
+    Refused(u16),
+    #[error("webhook unreachable: {0}")]
+    Unreachable(reqwest::Error),
+}
+
+/// Posts `alert` to every webhook that wants its kind, each in a task of its own, retried with
+/// exponential backoff. Logs show a webhook only as `scheme://host/…`: its path often is the
+/// token.
 fn send(state: &AppState, client: &reqwest::Client, alert: Value) {
     let settings = state.live.current().alerts.clone();
     let kind = alert["event"].as_str().unwrap_or_default().to_string();
     if !settings.events.contains(&kind) {
         return;
     }
+    let allow_link_local = state.live.current().network.allow_link_local_upstreams;
     for url in settings.webhooks {
+        // The network policy may have been tightened since the webhook was set.
+        if crate::service::validate::outbound_destination("webhook", &url, allow_link_local)
+            .is_err()
+        {
+            tracing::warn!(webhook = ?webhook_for_log(&url), "skipping a webhook at a link-local or metadata address");
+            continue;
+        }
         let client = client.clone();
         let alert = alert.clone();
-        let attempts = settings.max_attempts.max(1);
+        let retries = usize::try_from(settings.max_attempts.max(1) - 1).unwrap_or(0);
         tokio::spawn(async move {
-            let mut backoff = Duration::from_millis(250);
-            for attempt in 1..=attempts {
+            let webhook = webhook_for_log(&url);
+            let backoff = ExponentialBuilder::new()
+                .with_min_delay(Duration::from_millis(250))
+                .with_max_delay(Duration::from_secs(30))
+                .with_max_times(retries);
+            let post = || async {
                 match client.post(&url).json(&alert).send().await {
-                    Ok(answer) if answer.status().is_success() => return,
-                    Ok(answer) => {
-                        tracing::warn!(%url, attempt, status = answer.status().as_u16(), "webhook refused an alert")
-                    }
-                    Err(error) => {
-                        tracing::warn!(%url, attempt, error = %error.without_url(), "webhook unreachable")
-                    }
+                    Ok(answer) if answer.status().is_success() => Ok(()),
+                    Ok(answer) => Err(Delivery::Refused(answer.status().as_u16())),
+                    Err(error) => Err(Delivery::Unreachable(error.without_url())),
                 }
-                if attempt < attempts {
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
-                }
+            };
+            let delivered = post
+                .retry(backoff)
+                .sleep(tokio::time::sleep)
+                .notify(|error, wait| {
+                    tracing::warn!(webhook = ?webhook, error = %error, retry_in_ms = wait.as_millis(), "alert delivery failed");
+                })
+                .await;
+            if let Err(error) = delivered {
+                tracing::error!(webhook = ?webhook, error = %error, attempts = retries + 1, "giving up on an alert");
             }
-            tracing::error!(%url, "giving up on an alert after {attempts} attempts");
         });
     }
 }

@@ -2,9 +2,9 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use async_graphql::{Data, http::ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_axum::{
-    GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket, rejection::GraphQLRejection,
+    GraphQLProtocol, GraphQLRequest, GraphQLResponse, rejection::GraphQLRejection,
 };
 use axum::{
     Extension, Json, Router,
@@ -60,7 +60,7 @@ pub async fn build_state(
             .await
             .map_err(|e| startup("create the JWT secret", e))?,
     };
-    let jwt = JwtKeys::new(jwt_secret.as_bytes(), settings.jwt_ttl_hours);
+    let jwt = JwtKeys::new(jwt_secret.as_bytes(), settings.jwt_ttl());
 
     let password = settings.admin_password.as_ref().map(|p| p.expose_secret());
     match admins::bootstrap(&db, &settings.admin_username, password)
@@ -69,15 +69,35 @@ pub async fn build_state(
     {
         admins::Bootstrap::Existing => {}
         admins::Bootstrap::Created => {
-            tracing::info!(username = %settings.admin_username, "created the first admin with ADMIN_PASSWORD");
+            tracing::info!(username = ?settings.admin_username, "created the first admin with ADMIN_PASSWORD");
         }
         admins::Bootstrap::CreatedWithPassword(password) => {
+            // The password never goes through the log: it is written to a file only the owner
+            // can read.
+            let path = admins::write_initial_password(
+                &settings.data_dir(),
+                &settings.admin_username,
+                &password,
+            )
+            .map_err(|error| {
+                ConfigError(format!(
+                    "cannot write the first admin's password to {}: {error}; set it with `amp-pool admin set-password`",
+                    settings.data_dir().display()
+                ))
+            })?;
             tracing::warn!(
-                "created the first admin {:?} with the random password {password} — it is shown only once: log in and change it",
-                settings.admin_username
+                username = ?settings.admin_username,
+                file = ?path,
+                "created the first admin with a random password, written to the file: log in, change it and delete the file"
             );
         }
     }
+
+    jwt.versions().replace_all(
+        admins::token_versions(&db)
+            .await
+            .map_err(|e| startup("load the admins", e))?,
+    );
 
     if let Some(amp_key) = &settings.amp_api_key {
         seed_amp_key(&db, amp_key.expose_secret())
@@ -146,6 +166,7 @@ async fn refresh_periodically(state: AppState) {
             _ = ticks.tick() => {
                 state.reload_config().await;
                 state.reload_tokens().await;
+                state.reload_admins().await;
             }
             () = state.shutdown.cancelled() => return,
         }
@@ -210,7 +231,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     let result = tokio::select! {
         result = server => result,
         () = grace => {
-            tracing::warn!("in-flight requests did not finish within {} s; closing them", SHUTDOWN_GRACE.as_secs());
+            tracing::warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "in-flight requests did not finish in time; closing them");
             Ok(())
         }
     };
@@ -294,8 +315,8 @@ async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Resp
         let given = headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if given != Some(expected) {
+            .and_then(bearer_token);
+        if !given.is_some_and(|given| same_secret(given, expected)) {
             return (
                 StatusCode::UNAUTHORIZED,
                 "metrics need Authorization: Bearer <metrics.token>\n",
@@ -316,6 +337,26 @@ async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Resp
         text,
     )
         .into_response()
+}
+
+/// The token of an `Authorization: Bearer <token>` value; the scheme is case-insensitive.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+/// Compares two secrets in constant time (their SHA-256 digests, so the length does not leak
+/// either).
+fn same_secret(given: &str, expected: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    let (given, expected) = (
+        Sha256::digest(given.as_bytes()),
+        Sha256::digest(expected.as_bytes()),
+    );
+    given.as_slice().ct_eq(expected.as_slice()).into()
 }
 
 async fn graphql(
@@ -352,21 +393,5 @@ async fn graphql_ws(
 ) -> Response {
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            let jwt = state.jwt.clone();
-            let loader_state = state.clone();
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    // The token may come as `Authorization` (with or without "Bearer ") or
-                    // `token`; without one, every operation is refused as UNAUTHENTICATED.
-                    let token = ["Authorization", "authorization", "token", "authToken"]
-                        .iter()
-                        .find_map(|name| payload.get(*name).and_then(|v| v.as_str()));
-                    let mut data = Data::default();
-                    data.insert(jwt.authenticate(token));
-                    data.insert(crate::graphql::key_loader(&loader_state));
-                    Ok(data)
-                })
-                .serve()
-        })
+        .on_upgrade(move |socket| crate::graphql::socket::serve(socket, state, schema, protocol))
 }

@@ -106,6 +106,10 @@ pub struct Settings {
     /// Default upstream for AMP keys.
     #[arg(long, env = "AMP_BASE_URL", default_value = DEFAULT_AMP_BASE_URL, global = true)]
     pub amp_base_url: String,
+    /// Replaces `jwt_ttl_hours` when set. Not a flag or variable: tests set it to see sessions
+    /// expire within seconds.
+    #[arg(skip)]
+    pub jwt_ttl_override: Option<std::time::Duration>,
 }
 
 impl Default for Settings {
@@ -123,6 +127,7 @@ impl Default for Settings {
             openai_base_url: DEFAULT_OPENAI_BASE_URL.into(),
             anthropic_base_url: DEFAULT_ANTHROPIC_BASE_URL.into(),
             amp_base_url: DEFAULT_AMP_BASE_URL.into(),
+            jwt_ttl_override: None,
         }
     }
 }
@@ -167,6 +172,30 @@ impl Settings {
         Ok(())
     }
 
+    /// How long an admin session lasts.
+    pub fn jwt_ttl(&self) -> std::time::Duration {
+        self.jwt_ttl_override
+            .unwrap_or(std::time::Duration::from_secs(
+                u64::from(self.jwt_ttl_hours) * 3600,
+            ))
+    }
+
+    /// The folder for files kept beside the database: the SQLite file's folder, else `data/` in
+    /// the working directory (PostgreSQL, in-memory SQLite).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        let sqlite_path = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))
+            .and_then(|rest| rest.split('?').next())
+            .filter(|path| !path.is_empty() && !path.starts_with(":memory:"));
+        match sqlite_path.and_then(|path| std::path::Path::new(path).parent()) {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            Some(_) => std::path::PathBuf::from("."),
+            None => std::path::PathBuf::from("data"),
+        }
+    }
+
     /// The socket address from `HOST` and `PORT`.
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
         let host = self.host.trim_start_matches('[').trim_end_matches(']');
@@ -182,7 +211,7 @@ impl Settings {
     /// One line describing the effective configuration, secrets masked.
     pub fn summary(&self) -> String {
         format!(
-            "listen={}:{} database={} db_echo={} admin={} jwt_secret={} openai={} anthropic={} amp={} amp_api_key={}",
+            "listen={}:{} database={} db_echo={} admin={:?} jwt_secret={} openai={} anthropic={} amp={} amp_api_key={}",
             self.host,
             self.port,
             redact_url(&self.database_url),
@@ -207,6 +236,10 @@ impl Settings {
 
 /// Parses an `http://` or `https://` URL with a host, or says what is wrong with it.
 pub fn parse_http_url(value: &str) -> Result<Url, &'static str> {
+    // The parser would drop line breaks silently; the raw text would still reach headers and logs.
+    if value.chars().any(char::is_control) {
+        return Err("must not contain control characters such as line breaks");
+    }
     let url = Url::parse(value).map_err(|_| "must be a URL such as https://api.example.com")?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err("must start with http:// or https://");
@@ -259,6 +292,25 @@ mod tests {
         let error = settings.validate().expect_err("mysql is not supported");
         assert!(error.0.contains("DATABASE_URL"), "{error}");
         assert!(!error.0.contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn the_data_folder_is_beside_the_sqlite_file() {
+        let at = |url: &str| {
+            Settings {
+                database_url: url.into(),
+                ..Settings::default()
+            }
+            .data_dir()
+        };
+        assert_eq!(at(DEFAULT_DATABASE_URL), std::path::Path::new("data"));
+        assert_eq!(
+            at("sqlite:///srv/amp/pool.db?mode=rwc"),
+            std::path::Path::new("/srv/amp")
+        );
+        assert_eq!(at("sqlite://pool.db"), std::path::Path::new("."));
+        assert_eq!(at("sqlite::memory:"), std::path::Path::new("data"));
+        assert_eq!(at("postgres://u@h/db"), std::path::Path::new("data"));
     }
 
     #[test]

@@ -1,15 +1,18 @@
 //! Settings that admins change at run time through `setConfig`, held in memory so the proxy
 //! never reads the database for them.
 //!
-//! Each known config key has a typed shape; `setConfig` refuses a value that does not parse,
-//! and a key that is absent falls back to the defaults here.
+//! Each known config key has a typed shape and documented ranges ([`ranges`]); the one table of
+//! known keys is [`registry`]. `setConfig` refuses an unknown key or a value that does not parse
+//! or is out of range, and a key that is absent falls back to the defaults here.
+
+pub mod ranges;
+pub mod registry;
 
 use std::{collections::BTreeMap, sync::Arc};
 
 use arc_swap::ArcSwap;
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::{error::ServiceError, provider::Provider, service::config_entries};
 
@@ -29,6 +32,17 @@ pub const BALANCE_KEY: &str = "balance";
 pub const ALERTS_KEY: &str = "alerts";
 /// Config key of [`MetricsSettings`].
 pub const METRICS_KEY: &str = "metrics";
+/// Config key of [`NetworkSettings`].
+pub const NETWORK_KEY: &str = "network";
+
+/// Which addresses keys (base URLs, proxies) and webhooks may point at.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkSettings {
+    /// Allows link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10,
+    /// `metadata.google.internal`, …). Loopback and private networks are always allowed.
+    pub allow_link_local_upstreams: bool,
+}
 
 /// How long raw request log rows are kept (the rollups are kept forever).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -291,6 +305,7 @@ pub struct LiveSettings {
     pub balance: BalanceSettings,
     pub alerts: AlertSettings,
     pub metrics: MetricsSettings,
+    pub network: NetworkSettings,
 }
 
 /// The current [`LiveSettings`], swapped whole on every reload.
@@ -299,94 +314,25 @@ pub struct LiveConfig {
     current: Arc<ArcSwap<LiveSettings>>,
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(value: &Value) -> Result<T, ServiceError> {
-    serde_json::from_value(value.clone())
-        .map_err(|error| ServiceError::invalid("value", error.to_string()))
-}
-
-/// Checks a value for a known key before it is stored; unknown keys take any JSON.
-pub fn validate(key: &str, value: &Value) -> Result<(), ServiceError> {
-    match key {
-        PROXY_KEY => {
-            let proxy: ProxyTuning = parse(value)?;
-            if proxy.max_attempts == 0 || proxy.max_attempts > 20 {
-                return Err(ServiceError::invalid(
-                    "value",
-                    "max_attempts must be 1 to 20",
-                ));
-            }
-            Ok(())
-        }
-        HEALTH_KEY => parse::<HealthTuning>(value).map(drop),
-        PRICES_KEY => {
-            let prices: PriceTable = parse(value)?;
-            let negative = prices.0.iter().find(|(_, p)| {
-                [p.input, p.output, p.cache_read, p.cache_write]
-                    .iter()
-                    .any(|v| !v.is_finite() || *v < 0.0)
-            });
-            match negative {
-                Some((model, _)) => Err(ServiceError::invalid(
-                    "value",
-                    format!("prices of {model:?} must be zero or more"),
-                )),
-                None => Ok(()),
-            }
-        }
-        MODELS_KEY => parse::<ModelCatalog>(value).map(drop),
-        RETENTION_KEY => parse::<RetentionSettings>(value).map(drop),
-        BALANCE_KEY => parse::<BalanceSettings>(value).map(drop),
-        METRICS_KEY => parse::<MetricsSettings>(value).map(drop),
-        ALERTS_KEY => {
-            let alerts: AlertSettings = parse(value)?;
-            for url in &alerts.webhooks {
-                crate::config::parse_http_url(url).map_err(|why| {
-                    ServiceError::invalid("value", format!("webhook {url:?} {why}"))
-                })?;
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    }
-}
-
 impl LiveConfig {
     /// The settings in force now.
     pub fn current(&self) -> Arc<LiveSettings> {
         self.current.load_full()
     }
 
-    /// Re-reads every known key from the database. A stored value that no longer parses keeps
-    /// the default (and is logged) rather than stopping the server.
+    /// Re-reads every known key from the database. A stored value that no longer parses or is
+    /// out of range keeps the default (and is logged) rather than stopping the server.
     pub async fn reload(&self, db: &impl ConnectionTrait) -> Result<(), ServiceError> {
-        let mut settings = LiveSettings::default();
-        for entry in config_entries::list(db).await? {
-            let value = config_entries::value_of(&entry);
-            let applied = match entry.key.as_str() {
-                PROXY_KEY => parse(&value).map(|v| settings.proxy = v),
-                HEALTH_KEY => parse(&value).map(|v| settings.health = v),
-                PRICES_KEY => parse(&value).map(|v| settings.prices = v),
-                MODELS_KEY => parse(&value).map(|v| settings.models = v),
-                RETENTION_KEY => parse(&value).map(|v| settings.retention = v),
-                BALANCE_KEY => parse(&value).map(|v| settings.balance = v),
-                ALERTS_KEY => parse(&value).map(|v| settings.alerts = v),
-                METRICS_KEY => parse(&value).map(|v| settings.metrics = v),
-                _ => Ok(()),
-            };
-            if let Err(error) = applied {
-                tracing::warn!(key = %entry.key, error = %error, "ignoring an unreadable config entry");
-            }
-        }
-        self.current.store(Arc::new(settings));
+        let entries = config_entries::list(db).await?;
+        self.current
+            .store(Arc::new(registry::settings_from(&entries)));
         Ok(())
     }
 
-    /// Stores the seed price table when no price table exists yet, so admins edit real prices.
+    /// Stores the seeded defaults (the price table) when absent, so admins edit real values;
+    /// then loads everything.
     pub async fn seed(&self, db: &impl ConnectionTrait) -> Result<(), ServiceError> {
-        if config_entries::get(db, PRICES_KEY).await?.is_none() {
-            let value = serde_json::to_value(PriceTable::seed()).map_err(ServiceError::internal)?;
-            config_entries::set(db, PRICES_KEY, &value, Some("USD per million tokens")).await?;
-        }
+        registry::seed(db).await?;
         self.reload(db).await
     }
 }
@@ -413,14 +359,5 @@ mod tests {
             Some(3.75)
         );
         assert!(prices.price_of("llama-3").is_none());
-    }
-
-    #[test]
-    fn known_keys_are_validated() {
-        assert!(validate(PROXY_KEY, &serde_json::json!({"max_attempts": 2})).is_ok());
-        assert!(validate(PROXY_KEY, &serde_json::json!({"max_attempts": 0})).is_err());
-        assert!(validate(PROXY_KEY, &serde_json::json!({"max_atempts": 2})).is_err());
-        assert!(validate(PRICES_KEY, &serde_json::json!({"m": {"input": -1}})).is_err());
-        assert!(validate("anything.else", &serde_json::json!([1, 2])).is_ok());
     }
 }

@@ -1,4 +1,5 @@
-//! Showing secrets without revealing them: masked upstream keys and proxy URLs.
+//! Showing secrets without revealing them: masked upstream keys, URLs with credentials (proxy
+//! URLs, base URLs) and webhook URLs (whose path or query often is the token).
 
 use url::Url;
 
@@ -19,8 +20,9 @@ pub fn mask(secret: &str) -> String {
     format!("{head}…{tail}")
 }
 
-/// Hides the password of a proxy URL (`socks5://user:****@host:1080`); other parts stay readable.
-pub fn mask_proxy_url(proxy: &str) -> String {
+/// Hides the password of a URL with credentials (`socks5://user:****@host:1080`, a base URL
+/// `https://user:****@gateway`); other parts stay readable.
+pub fn mask_url_credentials(proxy: &str) -> String {
     match Url::parse(proxy) {
         Ok(mut url) if url.password().is_some() => {
             let _ = url.set_password(Some("****"));
@@ -34,6 +36,19 @@ pub fn mask_proxy_url(proxy: &str) -> String {
         Ok(_) => proxy.to_string(),
         Err(_) if proxy.is_empty() => String::new(),
         Err(_) => mask(proxy),
+    }
+}
+
+/// A webhook URL for logs: only `scheme://host[:port]`, the path and query (which often carry
+/// the token, as in Slack or Discord hooks) replaced by `/…`.
+pub fn webhook_for_log(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(parsed) => match (parsed.host_str(), parsed.port()) {
+            (Some(host), Some(port)) => format!("{}://{host}:{port}/…", parsed.scheme()),
+            (Some(host), None) => format!("{}://{host}/…", parsed.scheme()),
+            (None, _) => "…".into(),
+        },
+        Err(_) => "…".into(),
     }
 }
 
@@ -53,17 +68,29 @@ mod tests {
     }
 
     #[test]
+    fn webhook_urls_show_only_scheme_and_host() {
+        assert_eq!(
+            webhook_for_log("https://hooks.slack.com/services/T0/B0/s3cr3t"),
+            "https://hooks.slack.com/…"
+        );
+        assert_eq!(
+            webhook_for_log("http://u:p@127.0.0.1:8080/hook?token=x"),
+            "http://127.0.0.1:8080/…"
+        );
+    }
+
+    #[test]
     fn proxy_passwords_are_hidden() {
         assert_eq!(
-            mask_proxy_url("socks5://bob:hunter2@10.0.0.1:1080"),
+            mask_url_credentials("socks5://bob:hunter2@10.0.0.1:1080"),
             "socks5://bob:****@10.0.0.1:1080"
         );
         assert_eq!(
-            mask_proxy_url("http://tok3n@127.0.0.1:3128"),
+            mask_url_credentials("http://tok3n@127.0.0.1:3128"),
             "http://****@127.0.0.1:3128"
         );
         assert_eq!(
-            mask_proxy_url("http://127.0.0.1:3128"),
+            mask_url_credentials("http://127.0.0.1:3128"),
             "http://127.0.0.1:3128"
         );
     }

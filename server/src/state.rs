@@ -60,6 +60,16 @@ impl AppState {
         }
     }
 
+    /// Re-reads the admins' token versions, to pick up a password set by the CLI.
+    pub async fn reload_admins(&self) {
+        match crate::service::admins::token_versions(&self.db).await {
+            Ok(versions) => self.jwt.versions().replace_all(versions),
+            Err(error) => {
+                tracing::error!(error = %error, "cannot reload admin token versions; keeping the previous ones");
+            }
+        }
+    }
+
     /// Re-reads run-time settings (and rebuilds the key clients they shape).
     pub async fn reload_config(&self) {
         if let Err(error) = self.live.reload(&self.db).await {

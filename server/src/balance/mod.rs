@@ -218,7 +218,7 @@ async fn store(
             }
         }
         Err(Failed::Unreadable(why)) => {
-            tracing::warn!(key_id = key.id, reason = %why, "balance refresh failed; the balance is stale");
+            tracing::warn!(key_id = key.id, reason = ?why, "balance refresh failed; the balance is stale");
             row.balance_error = Set(Some(why));
         }
         Err(Failed::OutOfCredit(why)) => {
@@ -248,7 +248,7 @@ async fn store(
     }
     match disable {
         Some(reason) if updated.enabled => {
-            tracing::warn!(key_id = updated.id, reason = %reason, "key disabled by its balance");
+            tracing::warn!(key_id = updated.id, reason = ?reason, "key disabled by its balance");
             if let Some(pooled) = state.pool.snapshot().key(updated.id) {
                 pooled.health.disable();
             }

@@ -11,6 +11,9 @@ pub struct Model {
     #[sea_orm(unique)]
     pub username: String,
     pub password_hash: String,
+    /// Carried in every JWT; bumped on a password change or `revokeSessions`, which ends every
+    /// session issued before.
+    pub token_version: i64,
     pub create_time: DateTimeUtc,
     pub update_time: DateTimeUtc,
 }

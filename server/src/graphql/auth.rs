@@ -1,4 +1,4 @@
-//! `login`, `me` and `changePassword`.
+//! `login`, `me`, `changePassword` and `revokeSessions`.
 
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -67,11 +67,16 @@ impl AuthMutation {
             .into());
         }
         let Some(found) = admins::authenticate(&app.db, &username, &password).await? else {
-            tracing::warn!(username = %username, "failed admin login");
+            tracing::warn!(username = ?username, "failed admin login");
             return Err(ServiceError::Unauthenticated("wrong username or password".into()).into());
         };
-        let (token, expires_at) = app.jwt.issue(found.id, &found.username)?;
-        tracing::info!(username = %found.username, "admin logged in");
+        // The row just read is the newest word on the version (an admin the CLI created or
+        // changed may not have reached the periodic reload yet).
+        app.jwt.versions().set(found.id, found.token_version);
+        let (token, expires_at) = app
+            .jwt
+            .issue(found.id, &found.username, found.token_version)?;
+        tracing::info!(username = ?found.username, "admin logged in");
         Ok(LoginPayload {
             token,
             expires_at,
@@ -79,7 +84,9 @@ impl AuthMutation {
         })
     }
 
-    /// Changes the current administrator's password; the current one must be given.
+    /// Changes the current administrator's password; the current one must be given. Every
+    /// session of this administrator ends, this one included: log in again with the new
+    /// password.
     async fn change_password(
         &self,
         ctx: &Context<'_>,
@@ -94,7 +101,7 @@ impl AuthMutation {
         {
             return Err(ServiceError::invalid("currentPassword", "is wrong").into());
         }
-        admins::set_password(&app.db, &session.username, &new_password)
+        let changed = admins::set_password(&app.db, &session.username, &new_password)
             .await
             .map_err(|error| match error {
                 ServiceError::InvalidInput { message, .. } => {
@@ -102,6 +109,19 @@ impl AuthMutation {
                 }
                 other => other,
             })?;
+        app.jwt.versions().set(changed.id, changed.token_version);
+        tracing::info!(username = ?changed.username, "admin changed the password; sessions revoked");
+        Ok(true)
+    }
+
+    /// Ends every session of the current administrator, this one included (log out
+    /// everywhere).
+    async fn revoke_sessions(&self, ctx: &Context<'_>) -> GqlResult<bool> {
+        let session = admin(ctx)?;
+        let app = state(ctx)?;
+        let revoked = admins::revoke_sessions(&app.db, session.user_id).await?;
+        app.jwt.versions().set(revoked.id, revoked.token_version);
+        tracing::info!(username = ?revoked.username, "admin revoked every session");
         Ok(true)
     }
 }

@@ -12,10 +12,11 @@ use crate::{
     error::ServiceError,
     events::{KeyEvent, KeyEventKind},
     provider::Provider,
-    secret::{mask, mask_proxy_url},
+    secret::{mask, mask_url_credentials},
     service::{
         key_import::{self, ImportReport, ImportRequest, SkippedLine},
         keys::{self, DISABLED_BY_ADMIN, KeyChanges, KeyFilter as ServiceKeyFilter, NewKey},
+        validate,
     },
 };
 
@@ -64,11 +65,11 @@ impl ApiKey {
     }
     /// Outbound proxy with its password masked; empty means direct.
     async fn proxy_ip(&self) -> String {
-        mask_proxy_url(&self.0.proxy_ip)
+        mask_url_credentials(&self.0.proxy_ip)
     }
-    /// Upstream base URL override; null means the provider's default.
-    async fn base_url(&self) -> Option<&str> {
-        self.0.base_url.as_deref()
+    /// Upstream base URL override with its password masked; null means the provider's default.
+    async fn base_url(&self) -> Option<String> {
+        self.0.base_url.as_deref().map(mask_url_credentials)
     }
     /// Whether the pool may use this key.
     async fn enabled(&self) -> bool {
@@ -368,6 +369,22 @@ impl KeyQuery {
     }
 }
 
+/// Refuses a proxy or base URL at a link-local or cloud metadata address, unless the
+/// `network` setting allows them.
+fn upstream_destinations(
+    ctx: &Context<'_>,
+    proxy_ip: Option<&str>,
+    base_url: Option<&str>,
+) -> Result<(), ServiceError> {
+    let allow = state(ctx)?
+        .live
+        .current()
+        .network
+        .allow_link_local_upstreams;
+    validate::outbound_destination("proxyIp", proxy_ip.unwrap_or_default(), allow)?;
+    validate::outbound_destination("baseUrl", base_url.unwrap_or_default(), allow)
+}
+
 /// Changing keys.
 #[derive(Default)]
 pub struct KeyMutation;
@@ -376,6 +393,7 @@ pub struct KeyMutation;
 impl KeyMutation {
     /// Adds a key. A key already in the pool for that provider is a `CONFLICT`.
     async fn create_key(&self, ctx: &Context<'_>, input: CreateKeyInput) -> GqlResult<ApiKey> {
+        upstream_destinations(ctx, input.proxy_ip.as_deref(), input.base_url.as_deref())?;
         let key = keys::create(
             &state(ctx)?.db,
             NewKey {
@@ -406,6 +424,7 @@ impl KeyMutation {
         input: UpdateKeyInput,
     ) -> GqlResult<ApiKey> {
         let app = state(ctx)?;
+        upstream_destinations(ctx, input.proxy_ip.as_deref(), input.base_url.as_deref())?;
         let enable = input.enabled == Some(true);
         let key = keys::update(
             &app.db,
@@ -477,6 +496,7 @@ impl KeyMutation {
         input: ImportKeysInput,
     ) -> GqlResult<ImportKeysReport> {
         let app = state(ctx)?;
+        upstream_destinations(ctx, input.proxy_ip.as_deref(), input.base_url.as_deref())?;
         let report = key_import::import(
             &app.db,
             ImportRequest {

@@ -11,6 +11,7 @@ mod guard;
 mod keys;
 mod loaders;
 mod logs;
+pub mod socket;
 mod stats;
 mod tokens;
 

@@ -170,7 +170,7 @@ impl KeyPool {
         let mut identities = HashSet::new();
         for row in rows {
             let Ok(provider) = row.provider.parse::<Provider>() else {
-                tracing::warn!(key_id = row.id, provider = %row.provider, "skipping a key of an unknown provider");
+                tracing::warn!(key_id = row.id, provider = ?row.provider, "skipping a key of an unknown provider");
                 continue;
             };
             let health = previous
@@ -193,7 +193,7 @@ impl KeyPool {
             {
                 Ok(client) => Some(client),
                 Err(error) => {
-                    tracing::error!(key_id = row.id, error = %error, "cannot build the HTTP client of a key; it stays unused");
+                    tracing::error!(key_id = row.id, error = %error.without_url(), "cannot build the HTTP client of a key; it stays unused");
                     None
                 }
             };

@@ -365,7 +365,7 @@ fn apply_verdict(state: &AppState, key: &PoolKey, verdict: Verdict) {
                 .publish_key(event(KeyEventKind::CooledDown, None, until));
         }
         Verdict::Disable { reason } => {
-            tracing::warn!(key_id = key.id, reason = %reason, "key disabled automatically");
+            tracing::warn!(key_id = key.id, reason = ?reason, "key disabled automatically");
             state.recorder.disable_key(key.id, reason.clone());
             state
                 .events

@@ -1,8 +1,12 @@
-//! Administrators: first-start bootstrap, login checks and password changes.
+//! Administrators: first-start bootstrap, login checks, password changes and session
+//! revocation (token versions).
+
+use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, Set,
 };
 
 use super::{secrets::random_token, validate};
@@ -43,7 +47,36 @@ pub async fn bootstrap(
     Ok(outcome)
 }
 
-/// Sets `username`'s password, creating the admin when needed.
+/// Name of the file that receives the first admin's random password.
+pub const INITIAL_PASSWORD_FILE: &str = "initial-admin-password.txt";
+
+/// Writes the first admin's random password to `folder`/[`INITIAL_PASSWORD_FILE`], readable by
+/// the owner only, so it never goes through the log. Returns the file's path.
+pub fn write_initial_password(
+    folder: &std::path::Path,
+    username: &str,
+    password: &str,
+) -> std::io::Result<std::path::PathBuf> {
+    use std::io::Write;
+    std::fs::create_dir_all(folder)?;
+    let path = folder.join(INITIAL_PASSWORD_FILE);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path)?;
+    // An older file keeps its mode on open: narrow it too.
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    writeln!(
+        file,
+        "username: {username}\npassword: {password}\n\nLog in, change the password, then delete this file."
+    )?;
+    Ok(path)
+}
+
+/// Sets `username`'s password, creating the admin when needed. An existing admin's token
+/// version is bumped, so every session issued with the old password ends.
 pub async fn set_password(
     db: &impl ConnectionTrait,
     username: &str,
@@ -60,7 +93,8 @@ pub async fn set_password(
     let now = Utc::now();
     match find(db, &username).await? {
         Some(admin) => {
-            let mut row: ActiveModel = admin.into();
+            let mut row: ActiveModel = admin.clone().into();
+            row.token_version = Set(admin.token_version + 1);
             row.password_hash = Set(hash);
             row.update_time = Set(now);
             Ok(row.update(db).await?)
@@ -68,6 +102,7 @@ pub async fn set_password(
         None => Ok(ActiveModel {
             username: Set(username),
             password_hash: Set(hash),
+            token_version: Set(0),
             create_time: Set(now),
             update_time: Set(now),
             ..Default::default()
@@ -90,6 +125,30 @@ pub async fn authenticate(
     };
     let matches = password::verify(admin.password_hash.clone(), password.to_string()).await?;
     Ok(matches.then_some(admin))
+}
+
+/// Bumps admin `id`'s token version, which ends every session issued before; returns the admin
+/// with the new version.
+pub async fn revoke_sessions(db: &impl ConnectionTrait, id: i32) -> Result<Model, ServiceError> {
+    let admin = get(db, id).await?;
+    let version = admin.token_version + 1;
+    let mut row: ActiveModel = admin.into();
+    row.token_version = Set(version);
+    row.update_time = Set(Utc::now());
+    Ok(row.update(db).await?)
+}
+
+/// The token version of every admin, by id.
+pub async fn token_versions(db: &impl ConnectionTrait) -> Result<HashMap<i32, i64>, ServiceError> {
+    Ok(AdminUsers::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::TokenVersion)
+        .into_tuple::<(i32, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// One admin by id.

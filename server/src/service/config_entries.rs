@@ -1,4 +1,5 @@
-//! Admin-editable configuration: JSON values under unique keys.
+//! Storage of configuration entries: JSON values under unique keys. What a key means and which
+//! values it accepts is decided by `live_config::registry`, which calls [`set`].
 
 use chrono::Utc;
 use sea_orm::{
@@ -31,7 +32,8 @@ pub async fn get(db: &impl ConnectionTrait, key: &str) -> Result<Option<Model>, 
         .await?)
 }
 
-/// Creates or replaces the entry under `key`. A `None` memo keeps the existing memo.
+/// Creates or replaces the entry under `key`. A `None` memo keeps the existing memo. The value
+/// is stored as given: check it with `live_config::registry::check` first.
 pub async fn set(
     db: &impl ConnectionTrait,
     key: &str,
@@ -39,7 +41,6 @@ pub async fn set(
     memo: Option<&str>,
 ) -> Result<Model, ServiceError> {
     let key = config_key(key)?;
-    crate::live_config::validate(&key, value)?;
     let text = serde_json::to_string(value).map_err(ServiceError::internal)?;
     if text.len() > MAX_VALUE_BYTES {
         return Err(ServiceError::invalid(

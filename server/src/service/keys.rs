@@ -11,6 +11,7 @@ use crate::{
     entity::api_key::{self, ActiveModel, Column, Entity as ApiKeys, Model},
     error::ServiceError,
     provider::Provider,
+    secret::mask_url_credentials,
 };
 
 /// Who disabled a key: an admin's choice is never undone automatically.
@@ -201,10 +202,20 @@ pub async fn update(
     if let Some(ua) = changes.ua {
         row.ua = Set(validate::user_agent("ua", &ua)?);
     }
-    if let Some(proxy) = changes.proxy_ip {
+    // A form sends back the masked URL it was shown: that keeps the stored one.
+    if let Some(proxy) = changes.proxy_ip
+        && proxy != mask_url_credentials(&current.proxy_ip)
+    {
         row.proxy_ip = Set(validate::proxy_url("proxyIp", &proxy)?);
     }
-    if let Some(base) = changes.base_url {
+    if let Some(base) = changes.base_url
+        && Some(base.as_str())
+            != current
+                .base_url
+                .as_deref()
+                .map(mask_url_credentials)
+                .as_deref()
+    {
         row.base_url = Set(validate::base_url("baseUrl", &base)?);
     }
     if let Some(priority) = changes.priority {

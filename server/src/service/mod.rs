@@ -8,4 +8,4 @@ pub mod key_import;
 pub mod keys;
 pub mod secrets;
 pub mod stats;
-mod validate;
+pub mod validate;

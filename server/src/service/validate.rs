@@ -1,6 +1,8 @@
 //! Field checks shared by the services. Each error names the input field it is about.
 
-use url::Url;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use url::{Host, Url};
 
 use crate::{config::parse_http_url, error::ServiceError};
 
@@ -68,6 +70,7 @@ pub fn proxy_url(field: &str, value: &str) -> Result<String, ServiceError> {
     if value.is_empty() {
         return Ok(value);
     }
+    no_control_characters(field, &value)?;
     let url = Url::parse(&value).map_err(|_| {
         ServiceError::invalid(
             field,
@@ -86,10 +89,10 @@ pub fn proxy_url(field: &str, value: &str) -> Result<String, ServiceError> {
     if url.port_or_known_default().is_none() {
         return Err(ServiceError::invalid(field, "must name a port"));
     }
-    if !matches!(url.path(), "" | "/") || url.query().is_some() {
+    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
         return Err(ServiceError::invalid(
             field,
-            "must not have a path or query",
+            "must not have a path, query or fragment",
         ));
     }
     Ok(value)
@@ -101,8 +104,84 @@ pub fn base_url(field: &str, value: &str) -> Result<Option<String>, ServiceError
     if value.is_empty() {
         return Ok(None);
     }
-    parse_http_url(&value).map_err(|why| ServiceError::invalid(field, why))?;
+    no_control_characters(field, &value)?;
+    let url = parse_http_url(&value).map_err(|why| ServiceError::invalid(field, why))?;
+    // The request path is appended to the base URL: a query or fragment would swallow it.
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ServiceError::invalid(
+            field,
+            "must not have a query (?…) or fragment (#…): the request path is appended to it",
+        ));
+    }
     Ok(Some(value.trim_end_matches('/').to_string()))
+}
+
+/// Refuses control characters (CR, LF, tab, …), which a URL parser would silently drop but
+/// which would reach headers and logs as they are.
+pub fn no_control_characters(field: &str, value: &str) -> Result<(), ServiceError> {
+    if value.chars().any(char::is_control) {
+        return Err(ServiceError::invalid(
+            field,
+            "must not contain control characters such as line breaks",
+        ));
+    }
+    Ok(())
+}
+
+/// Host names of cloud metadata services.
+const METADATA_HOSTS: [&str; 3] = [
+    "metadata.google.internal",
+    "metadata.goog",
+    "metadata.azure.internal",
+];
+
+/// Whether `host` is link-local (169.254.0.0/16, fe80::/10) or a cloud metadata address
+/// (169.254.169.254, 100.100.100.200, fd00:ec2::254, `metadata.google.internal`). Loopback and
+/// private networks are not: self-hosted gateways live there.
+fn link_local_or_metadata(host: &Host<&str>) -> bool {
+    let v4 = |ip: &Ipv4Addr| ip.is_link_local() || *ip == Ipv4Addr::new(100, 100, 100, 200);
+    let v6 = |ip: &Ipv6Addr| {
+        (ip.segments()[0] & 0xffc0) == 0xfe80
+            || *ip == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
+            || ip.to_ipv4_mapped().is_some_and(|mapped| v4(&mapped))
+    };
+    match host {
+        Host::Ipv4(ip) => v4(ip),
+        Host::Ipv6(ip) => v6(ip),
+        // Non-http schemes (socks5://) leave IP addresses as opaque names.
+        Host::Domain(name) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            let bare = name.trim_start_matches('[').trim_end_matches(']');
+            match bare.parse::<std::net::IpAddr>() {
+                Ok(std::net::IpAddr::V4(ip)) => v4(&ip),
+                Ok(std::net::IpAddr::V6(ip)) => v6(&ip),
+                Err(_) => METADATA_HOSTS.contains(&name.as_str()),
+            }
+        }
+    }
+}
+
+/// Refuses an upstream, proxy or webhook URL that points at a link-local or cloud metadata
+/// address, unless `allow_link_local` (the `network.allow_link_local_upstreams` setting). Only
+/// the literal host is checked; an empty value passes.
+pub fn outbound_destination(
+    field: &str,
+    value: &str,
+    allow_link_local: bool,
+) -> Result<(), ServiceError> {
+    if allow_link_local || value.trim().is_empty() {
+        return Ok(());
+    }
+    let Ok(url) = Url::parse(value.trim()) else {
+        return Ok(());
+    };
+    match url.host() {
+        Some(host) if link_local_or_metadata(&host) => Err(ServiceError::invalid(
+            field,
+            "must not point at a link-local or cloud metadata address (169.254.0.0/16, fe80::/10, metadata.google.internal, …); set network.allow_link_local_upstreams to allow it",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A number inside an inclusive range.
@@ -162,6 +241,48 @@ mod tests {
             api_key("apiKey", "  sk-abcdefgh ").expect("valid"),
             "sk-abcdefgh"
         );
+    }
+
+    #[test]
+    fn base_urls_refuse_line_breaks_queries_and_fragments() {
+        for bad in [
+            "http://h:1/v1\r\nX-Injected: 1",
+            "http://h:1/?q=1",
+            "http://h:1/#frag",
+        ] {
+            let error = base_url("baseUrl", bad).expect_err(bad);
+            assert!(error.to_string().starts_with("baseUrl: "), "{error}");
+        }
+    }
+
+    #[test]
+    fn metadata_and_link_local_destinations_are_refused_unless_allowed() {
+        for bad in [
+            "http://169.254.169.254",
+            "http://169.254.1.1:8080",
+            "http://[fe80::1]:80",
+            "http://[fd00:ec2::254]",
+            "http://[::ffff:169.254.169.254]",
+            "http://100.100.100.200",
+            "http://metadata.google.internal./computeMetadata",
+            "socks5://u:p@169.254.169.254:1080",
+        ] {
+            assert!(
+                outbound_destination("baseUrl", bad, false).is_err(),
+                "{bad}"
+            );
+            assert!(outbound_destination("baseUrl", bad, true).is_ok(), "{bad}");
+        }
+        for ok in [
+            "http://127.0.0.1:9",
+            "http://10.0.0.5:4000",
+            "http://192.168.1.2",
+            "http://[::1]:8080",
+            "https://api.openai.com",
+            "",
+        ] {
+            assert!(outbound_destination("baseUrl", ok, false).is_ok(), "{ok}");
+        }
     }
 
     #[test]

@@ -90,7 +90,7 @@ async fn every_protected_operation_without_a_token_is_unauthenticated() {
         "mutation { createKey(input: {name: \"k\", provider: OPENAI, apiKey: \"sk-1234567890\"}) { id } }",
         "mutation { deleteKey(id: 1) }",
         "mutation { createAccessToken(input: {name: \"t\"}) { token } }",
-        "mutation { setConfig(key: \"a\", value: 1) { key } }",
+        "mutation { setConfig(key: \"ui.a\", value: 1) { key } }",
         // Hiding a field behind a fragment does not get it past the guard.
         "query { ...F } fragment F on Query { keys { id } }",
         "query { ... on Query { configs { key } } }",

@@ -1,8 +1,8 @@
 //! Configuration entries round trip as JSON.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, data, error_code};
+use crate::helpers::{TestApp, data, error_code, error_message};
 
 #[tokio::test]
 async fn a_config_entry_round_trips_as_json() {
@@ -32,33 +32,173 @@ async fn a_config_entry_round_trips_as_json() {
 async fn setting_again_replaces_the_value_and_keeps_the_memo() {
     let app = TestApp::spawn().await;
     app.graphql(
-        "mutation { setConfig(key: \"retention_days\", value: 30, memo: \"raw log\") { key } }",
+        "mutation { setConfig(key: \"retention\", value: {days: 30}, memo: \"raw log\") { key } }",
         json!({}),
     )
     .await;
 
     let replaced = app
         .graphql(
-            "mutation { setConfig(key: \"retention_days\", value: 7) { value memo } }",
+            "mutation { setConfig(key: \"retention\", value: {days: 7}) { value memo effectiveValue } }",
             json!({}),
         )
         .await;
 
     assert_eq!(
         data(&replaced)["setConfig"],
-        json!({"value": 7, "memo": "raw log"})
+        json!({
+            "value": {"days": 7},
+            "memo": "raw log",
+            "effectiveValue": {"days": 7, "batch_size": 1000, "interval_secs": 3600},
+        })
     );
-    let listed = app.graphql("{ configs { key value } }", json!({})).await;
-    let keys: Vec<&str> = data(&listed)["configs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["key"].as_str().unwrap())
-        .collect();
+    assert_eq!(app.state.live.current().retention.days, 7);
+}
+
+#[tokio::test]
+async fn every_known_setting_is_listed_with_its_value_in_force_even_when_never_set() {
+    let app = TestApp::spawn().await;
+
+    let listed = app
+        .graphql(
+            "{ configs { key isSet value effectiveValue defaultValue description createTime } }",
+            json!({}),
+        )
+        .await;
+
+    let configs = data(&listed)["configs"].as_array().unwrap();
+    let keys: Vec<&str> = configs.iter().map(|c| c["key"].as_str().unwrap()).collect();
     assert_eq!(
         keys,
-        ["model_prices", "retention_days"],
-        "one entry per key"
+        [
+            "alerts",
+            "balance",
+            "health",
+            "metrics",
+            "model_prices",
+            "models",
+            "network",
+            "proxy",
+            "retention"
+        ]
+    );
+    let proxy = configs.iter().find(|c| c["key"] == "proxy").unwrap();
+    assert_eq!(proxy["isSet"], false);
+    assert_eq!(proxy["createTime"], json!(null));
+    assert_eq!(proxy["effectiveValue"]["first_byte_timeout_ms"], 120_000);
+    assert_eq!(proxy["value"], proxy["defaultValue"]);
+    assert!(proxy["description"].as_str().unwrap().contains("timeouts"));
+    let prices = configs.iter().find(|c| c["key"] == "model_prices").unwrap();
+    assert_eq!(prices["isSet"], true, "the price table is seeded");
+}
+
+#[tokio::test]
+async fn an_unknown_key_is_refused_and_not_stored() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .graphql(
+            "mutation { setConfig(key: \"retention_days\", value: 30) { key } }",
+            json!({}),
+        )
+        .await;
+
+    assert_eq!(error_code(&response), "BAD_USER_INPUT");
+    assert_eq!(response["errors"][0]["extensions"]["field"], "key");
+    assert!(
+        error_message(&response).contains("\"retention_days\" is not a setting"),
+        "{response}"
+    );
+    let got = app
+        .graphql("{ config(key: \"retention_days\") { key } }", json!({}))
+        .await;
+    assert_eq!(data(&got)["config"], json!(null));
+}
+
+#[tokio::test]
+async fn an_out_of_range_value_names_its_field_and_the_allowed_range() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        (
+            "proxy",
+            json!({"first_byte_timeout_ms": 0}),
+            "proxy.first_byte_timeout_ms",
+            "from 100 to 3600000",
+        ),
+        (
+            "proxy",
+            json!({"max_attempts": 11}),
+            "proxy.max_attempts",
+            "from 1 to 10",
+        ),
+        (
+            "proxy",
+            json!({"max_body_bytes": 100}),
+            "proxy.max_body_bytes",
+            "1 KiB to 256 MiB",
+        ),
+        (
+            "health",
+            json!({"rate_limit_cooldown_secs": 0}),
+            "health.rate_limit_cooldown_secs",
+            "1 s to 1 day",
+        ),
+        (
+            "retention",
+            json!({"days": 5000}),
+            "retention.days",
+            "from 0 to 3650",
+        ),
+        (
+            "alerts",
+            json!({"max_attempts": 0}),
+            "alerts.max_attempts",
+            "from 1 to 10",
+        ),
+        (
+            "balance",
+            json!({"refresh_interval_secs": 5}),
+            "balance.refresh_interval_secs",
+            "or 0",
+        ),
+    ];
+
+    for (key, value, field, range) in cases {
+        let response = app
+            .graphql(
+                "mutation($k: String!, $v: JSON!) { setConfig(key: $k, value: $v) { key } }",
+                json!({"k": key, "v": value}),
+            )
+            .await;
+
+        assert_eq!(error_code(&response), "BAD_USER_INPUT", "{response}");
+        assert_eq!(
+            response["errors"][0]["extensions"]["field"], field,
+            "{response}"
+        );
+        assert!(error_message(&response).contains(range), "{response}");
+    }
+    assert_eq!(
+        app.state.live.current().proxy.first_byte_timeout_ms,
+        120_000,
+        "nothing out of range took effect"
+    );
+}
+
+#[tokio::test]
+async fn free_form_console_entries_live_under_ui() {
+    let app = TestApp::spawn().await;
+
+    let set = app
+        .graphql(
+            "mutation { setConfig(key: \"ui.theme\", value: \"dark\") { key value effectiveValue isSet } }",
+            json!({}),
+        )
+        .await;
+
+    assert_eq!(
+        data(&set)["setConfig"],
+        json!({"key": "ui.theme", "value": "dark", "effectiveValue": null, "isSet": true})
     );
 }
 
@@ -66,19 +206,19 @@ async fn setting_again_replaces_the_value_and_keeps_the_memo() {
 async fn a_deleted_entry_is_gone() {
     let app = TestApp::spawn().await;
     app.graphql(
-        "mutation { setConfig(key: \"a.b\", value: \"x\") { key } }",
+        "mutation { setConfig(key: \"ui.a.b\", value: \"x\") { key } }",
         json!({}),
     )
     .await;
 
     let deleted = app
-        .graphql("mutation { deleteConfig(key: \"a.b\") }", json!({}))
+        .graphql("mutation { deleteConfig(key: \"ui.a.b\") }", json!({}))
         .await;
     let again = app
-        .graphql("mutation { deleteConfig(key: \"a.b\") }", json!({}))
+        .graphql("mutation { deleteConfig(key: \"ui.a.b\") }", json!({}))
         .await;
     let got = app
-        .graphql("{ config(key: \"a.b\") { key } }", json!({}))
+        .graphql("{ config(key: \"ui.a.b\") { key } }", json!({}))
         .await;
 
     assert_eq!(data(&deleted)["deleteConfig"], true);
@@ -144,13 +284,24 @@ async fn a_known_key_with_the_wrong_shape_is_refused_and_nothing_changes() {
         )
         .await;
 
-    for response in [&typo, &wrong_type, &negative] {
-        assert_eq!(error_code(response), "BAD_USER_INPUT", "{response}");
-        assert_eq!(response["errors"][0]["extensions"]["field"], "value");
-    }
-    assert!(error_code(&typo) == "BAD_USER_INPUT" && typo.to_string().contains("max_atempts"));
+    let fields: Vec<&Value> = [&typo, &wrong_type, &negative]
+        .iter()
+        .map(|response| {
+            assert_eq!(error_code(response), "BAD_USER_INPUT", "{response}");
+            &response["errors"][0]["extensions"]["field"]
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "proxy.max_atempts",
+            "health.failure_threshold",
+            "model_prices.m.input"
+        ]
+    );
+    assert!(error_message(&typo).contains("max_atempts"), "{typo}");
     let proxy = app
-        .graphql("{ config(key: \"proxy\") { key } }", json!({}))
+        .graphql("{ config(key: \"proxy\") { isSet } }", json!({}))
         .await;
-    assert_eq!(data(&proxy)["config"], json!(null));
+    assert_eq!(data(&proxy)["config"]["isSet"], false);
 }

@@ -36,10 +36,24 @@ impl TestApp {
         app
     }
 
+    /// Starts a server on a fresh database with `adjust` applied to its settings, and logs in.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut app = Self::spawn_anonymous_with(adjust).await;
+        app.token = app.login(ADMIN_USERNAME, ADMIN_PASSWORD).await;
+        app
+    }
+
     /// Starts a server on a fresh database without logging in.
     pub async fn spawn_anonymous() -> TestApp {
+        Self::spawn_anonymous_with(|_| {}).await
+    }
+
+    /// Starts a server on a fresh database with `adjust` applied to its settings, without
+    /// logging in.
+    pub async fn spawn_anonymous_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let database = TestDatabase::create().await;
-        let settings = database.settings();
+        let mut settings = database.settings();
+        adjust(&mut settings);
         let shutdown = CancellationToken::new();
         let state = app::build_state(settings, shutdown.clone())
             .await

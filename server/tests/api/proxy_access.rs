@@ -225,7 +225,7 @@ async fn an_oversized_body_gets_413() {
     let (app, _upstream) = setup().await;
     let token = app.client_token(json!({})).await;
     app.graphql(
-        "mutation { setConfig(key: \"proxy\", value: {max_body_bytes: 1000}) { key } }",
+        "mutation { setConfig(key: \"proxy\", value: {max_body_bytes: 1024}) { key } }",
         json!({}),
     )
     .await;
@@ -235,7 +235,7 @@ async fn an_oversized_body_gets_413() {
 
     assert_eq!(
         anthropic_error(response, 413, "request_too_large").await,
-        "request body is larger than 1000 bytes"
+        "request body is larger than 1024 bytes"
     );
 }
 
