@@ -219,7 +219,10 @@ export async function openPage(browser, server) {
   };
 }
 
-/** Logs in through the login page and waits for the dashboard. */
+/**
+ * Logs in through the login page and waits for the dashboard. The server allows five logins
+ * per user in a burst (one more every 12 s), `world().start` included: keep a file under that.
+ */
 export async function logIn(page) {
   await page.goto('/login');
   await page.getByTestId('login-username').fill(ADMIN.username);

@@ -24,10 +24,13 @@ test('a proxied request shows in the live feed, then in the logs, then in the to
   await addKey(w.server, w.jwt, { name: 'mock openai', apiKey: 'sk-e2e-traffic-0123456789' });
   const token = await clientToken(w.server, w.jwt, 'traffic');
   const { page, done } = await openPage(w.browser, w.server);
-  const subscribed = page.waitForEvent('websocket').then((socket) =>
-    socket.waitForEvent('framesent', {
-      predicate: (frame) => /"type":"subscribe"/.test(frame.payload) && /requestEvents/.test(frame.payload),
-    }),
+  // The feed's subscription, on whichever socket the client opens for it.
+  const subscribed = new Promise((resolve) =>
+    page.on('websocket', (socket) =>
+      socket.on('framesent', (frame) => {
+        if (/"type":"subscribe"/.test(frame.payload) && /requestEvents/.test(frame.payload)) resolve();
+      }),
+    ),
   );
   await logIn(page);
   await page.getByTestId('live-feed').waitFor();
