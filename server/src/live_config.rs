@@ -283,12 +283,13 @@ impl PriceTable {
             cache_write: 0.0,
             cache_write_1h: None,
         };
-        let anthropic = |input: f64, output| ModelPrice {
+        // Written out rather than multiplied, so the stored figures read exactly.
+        let anthropic = |input, output, cache_read, cache_write, cache_write_1h| ModelPrice {
             input,
             output,
-            cache_read: input * 0.1,
-            cache_write: input * 1.25,
-            cache_write_1h: Some(input * 2.0),
+            cache_read,
+            cache_write,
+            cache_write_1h: Some(cache_write_1h),
         };
         let entries = [
             ("gpt-5", openai(1.25, 10.0, 0.125)),
@@ -305,14 +306,14 @@ impl PriceTable {
             ("o3-pro", openai(20.0, 80.0, 20.0)),
             ("o3-mini", openai(1.1, 4.4, 0.55)),
             ("o4-mini", openai(1.1, 4.4, 0.275)),
-            ("claude-opus-4-5", anthropic(5.0, 25.0)),
-            ("claude-opus-4-1", anthropic(15.0, 75.0)),
-            ("claude-opus-4", anthropic(15.0, 75.0)),
-            ("claude-sonnet-4-5", anthropic(3.0, 15.0)),
-            ("claude-sonnet-4", anthropic(3.0, 15.0)),
-            ("claude-3-7-sonnet", anthropic(3.0, 15.0)),
-            ("claude-haiku-4-5", anthropic(1.0, 5.0)),
-            ("claude-3-5-haiku", anthropic(0.8, 4.0)),
+            ("claude-opus-4-5", anthropic(5.0, 25.0, 0.5, 6.25, 10.0)),
+            ("claude-opus-4-1", anthropic(15.0, 75.0, 1.5, 18.75, 30.0)),
+            ("claude-opus-4", anthropic(15.0, 75.0, 1.5, 18.75, 30.0)),
+            ("claude-sonnet-4-5", anthropic(3.0, 15.0, 0.3, 3.75, 6.0)),
+            ("claude-sonnet-4", anthropic(3.0, 15.0, 0.3, 3.75, 6.0)),
+            ("claude-3-7-sonnet", anthropic(3.0, 15.0, 0.3, 3.75, 6.0)),
+            ("claude-haiku-4-5", anthropic(1.0, 5.0, 0.1, 1.25, 2.0)),
+            ("claude-3-5-haiku", anthropic(0.8, 4.0, 0.08, 1.0, 1.6)),
         ];
         Self(
             entries
