@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_initial;
 mod m20261126_000002_admin_token_version;
+mod m20261126_000003_usage_source;
 
 /// Runs the AMP Pool migrations in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_initial::Migration),
             Box::new(m20261126_000002_admin_token_version::Migration),
+            Box::new(m20261126_000003_usage_source::Migration),
         ]
     }
 }

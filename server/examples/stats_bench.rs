@@ -73,6 +73,7 @@ async fn main() -> anyhow::Result<()> {
                         output: 20,
                         cache_read: 10,
                         cache_creation: 0,
+                        ..Usage::default()
                     },
                     cost: 12_345,
                     cost_unknown: false,
@@ -82,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
                     http_status_code: Some(200),
                     error_type: None,
                     error_message: None,
+                    usage_source: Default::default(),
                     started_at: start + Duration::hours(i64::from(hour)) + Duration::minutes(7),
                 });
                 seeded += 1;

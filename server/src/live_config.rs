@@ -152,6 +152,14 @@ pub struct ProxyTuning {
     pub default_user_agent: String,
     /// Largest request body accepted from a client, in bytes.
     pub max_body_bytes: usize,
+    /// Largest single server-sent event accepted from an upstream; a larger one ends the
+    /// stream with an error event.
+    pub max_sse_event_bytes: usize,
+    /// After a client hangs up on a stream, read the upstream on for this long to learn the
+    /// real usage; 0 records an estimate at once.
+    pub drain_after_disconnect_ms: u64,
+    /// Write one `info` line per `/v1` request to the `amp_pool::access` target.
+    pub access_log: bool,
 }
 
 impl Default for ProxyTuning {
@@ -163,22 +171,32 @@ impl Default for ProxyTuning {
             stream_idle_timeout_ms: 300_000,
             default_user_agent: concat!("amp-pool/", env!("CARGO_PKG_VERSION")).into(),
             max_body_bytes: 32 * 1024 * 1024,
+            max_sse_event_bytes: 4 * 1024 * 1024,
+            drain_after_disconnect_ms: 30_000,
+            access_log: true,
         }
     }
 }
 
-/// When keys cool down or are disabled automatically.
+/// How long keys cool down after transient failures. Keys are disabled automatically only for
+/// failures that belong to the key (auth refused, no credit), never after a count of failures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HealthTuning {
-    /// Cooldown after a 429 that names no reset time.
+    /// Cooldown after a 429 that names no reset time (doubled per consecutive failure).
     pub rate_limit_cooldown_secs: u64,
-    /// Cooldown after a 5xx, 529 or timeout.
+    /// Cooldown after a 5xx, 529, timeout or connection failure (doubled per consecutive
+    /// failure).
     pub error_cooldown_secs: u64,
-    /// This many failures inside `failure_window_secs` disable the key.
-    pub failure_threshold: u32,
-    /// The window for `failure_threshold`.
-    pub failure_window_secs: u64,
+    /// The longest a backed-off cooldown lasts.
+    pub max_cooldown_secs: u64,
+    /// No longer used (transient failures never disable a key); accepted so that stored
+    /// settings from older versions still load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_threshold: Option<u32>,
+    /// No longer used; accepted like `failure_threshold`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_window_secs: Option<u64>,
 }
 
 impl Default for HealthTuning {
@@ -186,8 +204,9 @@ impl Default for HealthTuning {
         Self {
             rate_limit_cooldown_secs: 60,
             error_cooldown_secs: 10,
-            failure_threshold: 5,
-            failure_window_secs: 300,
+            max_cooldown_secs: 600,
+            failure_threshold: None,
+            failure_window_secs: None,
         }
     }
 }
@@ -199,54 +218,116 @@ pub struct ModelPrice {
     pub input: f64,
     pub output: f64,
     pub cache_read: f64,
+    /// Writes to the five-minute cache (and to any cache, for providers with one kind).
     pub cache_write: f64,
+    /// Writes to Anthropic's one-hour cache; when absent, twice `input` (Anthropic's rule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_write_1h: Option<f64>,
 }
 
-/// Prices by model name; a model matches its exact name, else the longest name it starts with
-/// (`claude-sonnet-4-5-20250929` is priced as `claude-sonnet-4-5`).
+impl ModelPrice {
+    /// The one-hour cache-write price.
+    pub fn cache_write_1h(&self) -> f64 {
+        self.cache_write_1h.unwrap_or(self.input * 2.0)
+    }
+}
+
+/// Prices by model name. A model matches its exact name, or a name followed by a date or
+/// version suffix only (`-2025-08-07`, `-20250929`, `@20250929`, `-latest`):
+/// `claude-sonnet-4-5-20250929` is priced as `claude-sonnet-4-5`, but `claude-opus-4-5` is not
+/// `claude-opus-4` and `gpt-5-pro` is not `gpt-5` — a model without its own price is
+/// `cost_unknown` rather than charged at another model's rate.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct PriceTable(pub BTreeMap<String, ModelPrice>);
 
+/// Whether `suffix` (what follows a priced name) is only a date or version.
+fn is_version_suffix(suffix: &str) -> bool {
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if suffix == "-latest" {
+        return true;
+    }
+    if let Some(date) = suffix.strip_prefix('@') {
+        return digits(date, 8);
+    }
+    let Some(date) = suffix.strip_prefix('-') else {
+        return false;
+    };
+    if digits(date, 8) {
+        return true;
+    }
+    let parts: Vec<&str> = date.split('-').collect();
+    matches!(parts.as_slice(), [y, m, d] if digits(y, 4) && digits(m, 2) && digits(d, 2))
+}
+
 impl PriceTable {
     /// The price of `model`, if it has one.
     pub fn price_of(&self, model: &str) -> Option<&ModelPrice> {
-        if let Some(price) = self.0.get(model) {
-            return Some(price);
-        }
-        self.0
-            .iter()
-            .filter(|(name, _)| model.starts_with(name.as_str()))
-            .max_by_key(|(name, _)| name.len())
-            .map(|(_, price)| price)
+        self.priced_name(model).map(|(_, price)| price)
     }
 
-    /// Current list prices of common OpenAI and Anthropic models (USD per million tokens).
+    /// The table's name for `model` and its price: the exact name, or the name `model` is
+    /// followed by a date or version suffix of.
+    pub fn priced_name(&self, model: &str) -> Option<(&str, &ModelPrice)> {
+        if let Some((name, price)) = self.0.get_key_value(model) {
+            return Some((name, price));
+        }
+        // The suffix starts at a '-' or '@'; try each such cut from the right.
+        model
+            .char_indices()
+            .rev()
+            .filter(|(_, c)| matches!(c, '-' | '@'))
+            .find_map(|(at, _)| {
+                let (name, suffix) = model.split_at(at);
+                is_version_suffix(suffix)
+                    .then(|| self.0.get_key_value(name))
+                    .flatten()
+            })
+            .map(|(name, price)| (name.as_str(), price))
+    }
+
+    /// List prices of common OpenAI and Anthropic models, USD per million tokens, as published
+    /// by OpenAI and Anthropic on 2026-11-26. Anthropic: cache reads 0.1×, five-minute writes
+    /// 1.25×, one-hour writes 2× the input price. Seeded once, on first start.
     pub fn seed() -> Self {
-        let price = |input, output, cache_read, cache_write| ModelPrice {
+        let openai = |input, output, cache_read| ModelPrice {
+            input,
+            output,
+            cache_read,
+            cache_write: 0.0,
+            cache_write_1h: None,
+        };
+        // Written out rather than multiplied, so the stored figures read exactly.
+        let anthropic = |input, output, cache_read, cache_write, cache_write_1h| ModelPrice {
             input,
             output,
             cache_read,
             cache_write,
+            cache_write_1h: Some(cache_write_1h),
         };
         let entries = [
-            ("gpt-5", price(1.25, 10.0, 0.125, 0.0)),
-            ("gpt-5-mini", price(0.25, 2.0, 0.025, 0.0)),
-            ("gpt-5-nano", price(0.05, 0.4, 0.005, 0.0)),
-            ("gpt-4.1", price(2.0, 8.0, 0.5, 0.0)),
-            ("gpt-4.1-mini", price(0.4, 1.6, 0.1, 0.0)),
-            ("gpt-4.1-nano", price(0.1, 0.4, 0.025, 0.0)),
-            ("gpt-4o", price(2.5, 10.0, 1.25, 0.0)),
-            ("gpt-4o-mini", price(0.15, 0.6, 0.075, 0.0)),
-            ("o3", price(2.0, 8.0, 0.5, 0.0)),
-            ("o4-mini", price(1.1, 4.4, 0.275, 0.0)),
-            ("claude-opus-4-1", price(15.0, 75.0, 1.5, 18.75)),
-            ("claude-opus-4", price(15.0, 75.0, 1.5, 18.75)),
-            ("claude-sonnet-4-5", price(3.0, 15.0, 0.3, 3.75)),
-            ("claude-sonnet-4", price(3.0, 15.0, 0.3, 3.75)),
-            ("claude-3-7-sonnet", price(3.0, 15.0, 0.3, 3.75)),
-            ("claude-haiku-4-5", price(1.0, 5.0, 0.1, 1.25)),
-            ("claude-3-5-haiku", price(0.8, 4.0, 0.08, 1.0)),
+            ("gpt-5", openai(1.25, 10.0, 0.125)),
+            ("gpt-5-mini", openai(0.25, 2.0, 0.025)),
+            ("gpt-5-nano", openai(0.05, 0.4, 0.005)),
+            // No cached-input discount on the pro models.
+            ("gpt-5-pro", openai(15.0, 120.0, 15.0)),
+            ("gpt-4.1", openai(2.0, 8.0, 0.5)),
+            ("gpt-4.1-mini", openai(0.4, 1.6, 0.1)),
+            ("gpt-4.1-nano", openai(0.1, 0.4, 0.025)),
+            ("gpt-4o", openai(2.5, 10.0, 1.25)),
+            ("gpt-4o-mini", openai(0.15, 0.6, 0.075)),
+            ("o3", openai(2.0, 8.0, 0.5)),
+            ("o3-pro", openai(20.0, 80.0, 20.0)),
+            ("o3-mini", openai(1.1, 4.4, 0.55)),
+            ("o4-mini", openai(1.1, 4.4, 0.275)),
+            ("claude-opus-4-5", anthropic(5.0, 25.0, 0.5, 6.25, 10.0)),
+            ("claude-opus-4-1", anthropic(15.0, 75.0, 1.5, 18.75, 30.0)),
+            ("claude-opus-4", anthropic(15.0, 75.0, 1.5, 18.75, 30.0)),
+            ("claude-sonnet-4-5", anthropic(3.0, 15.0, 0.3, 3.75, 6.0)),
+            ("claude-sonnet-4", anthropic(3.0, 15.0, 0.3, 3.75, 6.0)),
+            ("claude-3-7-sonnet", anthropic(3.0, 15.0, 0.3, 3.75, 6.0)),
+            ("claude-haiku-4-5", anthropic(1.0, 5.0, 0.1, 1.25, 2.0)),
+            ("claude-3-5-haiku", anthropic(0.8, 4.0, 0.08, 1.0, 1.6)),
         ];
         Self(
             entries
@@ -342,22 +423,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dated_model_names_take_the_longest_matching_price() {
+    fn dated_model_names_take_their_models_price() {
         let prices = PriceTable::seed();
-        assert_eq!(
-            prices.price_of("gpt-4o-mini-2024-07-18").map(|p| p.input),
-            Some(0.15)
-        );
-        assert_eq!(
-            prices.price_of("gpt-4o-2024-08-06").map(|p| p.input),
-            Some(2.5)
-        );
+        let input = |model: &str| prices.price_of(model).map(|p| p.input);
+        assert_eq!(input("gpt-4o-mini-2024-07-18"), Some(0.15));
+        assert_eq!(input("gpt-4o-2024-08-06"), Some(2.5));
+        assert_eq!(input("claude-sonnet-4-5-20250929"), Some(3.0));
+        assert_eq!(input("claude-sonnet-4-5@20250929"), Some(3.0));
+        assert_eq!(input("claude-3-7-sonnet-latest"), Some(3.0));
         assert_eq!(
             prices
                 .price_of("claude-sonnet-4-5-20250929")
-                .map(|p| p.cache_write),
-            Some(3.75)
+                .map(|p| (p.cache_write, p.cache_write_1h())),
+            Some((3.75, 6.0))
         );
         assert!(prices.price_of("llama-3").is_none());
+    }
+
+    #[test]
+    fn a_longer_model_name_is_not_priced_as_its_prefix() {
+        let prices = PriceTable::seed();
+        let input = |model: &str| prices.price_of(model).map(|p| p.input);
+        assert_eq!(input("claude-opus-4-5"), Some(5.0));
+        assert_eq!(input("claude-opus-4-5-20251101"), Some(5.0));
+        assert_eq!(input("gpt-5-pro"), Some(15.0));
+        assert_eq!(input("o3-pro-2025-06-10"), Some(20.0));
+        assert_eq!(input("o3-mini"), Some(1.1));
+        assert_eq!(input("gpt-5-codex"), None);
+        assert_eq!(input("claude-opus-4-7"), None);
+        assert_eq!(input("gpt-4o-2024-08"), None);
+        assert_eq!(input("gpt-4o-audio-preview"), None);
     }
 }

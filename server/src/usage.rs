@@ -12,13 +12,38 @@ pub struct Usage {
     pub input: i64,
     pub output: i64,
     pub cache_read: i64,
+    /// Cache writes of every kind.
     pub cache_creation: i64,
+    /// Of `cache_creation`, the writes to Anthropic's one-hour cache (priced apart).
+    pub cache_creation_1h: i64,
 }
 
+/// The most tokens of one kind a single attempt may count; an upstream that reports more (or
+/// a negative count) is cut to `0..=MAX_TOKENS`, so one bad report cannot overflow a sum.
+pub const MAX_TOKENS: i64 = 1_000_000_000;
+
 impl Usage {
+    /// Every count cut to `0..=MAX_TOKENS` (and the one-hour writes to the writes), and
+    /// whether anything had to be cut.
+    pub fn clamped(self) -> (Usage, bool) {
+        let cut = |v: i64| v.clamp(0, MAX_TOKENS);
+        let cache_creation = cut(self.cache_creation);
+        let usage = Usage {
+            input: cut(self.input),
+            output: cut(self.output),
+            cache_read: cut(self.cache_read),
+            cache_creation,
+            cache_creation_1h: cut(self.cache_creation_1h).min(cache_creation),
+        };
+        (usage, usage != self)
+    }
+
     /// Every token of the attempt.
     pub fn total(&self) -> i64 {
-        self.input + self.output + self.cache_read + self.cache_creation
+        self.input
+            .saturating_add(self.output)
+            .saturating_add(self.cache_read)
+            .saturating_add(self.cache_creation)
     }
 
     /// Cost in nano-USD, and whether the model had no price (then 0).
@@ -32,9 +57,13 @@ impl Usage {
             (tokens as f64 * usd_per_million * 1000.0).round() as i64
         };
         let cost = part(self.input, price.input)
-            + part(self.output, price.output)
-            + part(self.cache_read, price.cache_read)
-            + part(self.cache_creation, price.cache_write);
+            .saturating_add(part(self.output, price.output))
+            .saturating_add(part(self.cache_read, price.cache_read))
+            .saturating_add(part(
+                self.cache_creation.saturating_sub(self.cache_creation_1h),
+                price.cache_write,
+            ))
+            .saturating_add(part(self.cache_creation_1h, price.cache_write_1h()));
         (cost, false)
     }
 }
@@ -54,6 +83,7 @@ mod tests {
                 output: 15.0,
                 cache_read: 0.3,
                 cache_write: 3.75,
+                cache_write_1h: Some(6.0),
             },
         );
         let usage = Usage {
@@ -61,6 +91,7 @@ mod tests {
             output: 200,
             cache_read: 5000,
             cache_creation: 2000,
+            cache_creation_1h: 0,
         };
         // 1000×3 + 200×15 + 5000×0.3 + 2000×3.75 = 3000 + 3000 + 1500 + 7500 micro-USD.
         assert_eq!(
@@ -68,6 +99,42 @@ mod tests {
             (15_000_000, false)
         );
         assert_eq!(usage.total(), 8200);
+        // The same writes, half of them to the one-hour cache at 6.0: 3750 micro-USD less
+        // 1000×3.75 plus 1000×6.
+        let one_hour = Usage {
+            cache_creation_1h: 1000,
+            ..usage
+        };
+        assert_eq!(
+            one_hour.cost("claude-sonnet-4-5", &prices),
+            (17_250_000, false)
+        );
+    }
+
+    #[test]
+    fn absurd_counts_are_clamped_and_flagged() {
+        let reported = Usage {
+            input: i64::MAX,
+            output: 5,
+            cache_read: -1,
+            ..Usage::default()
+        };
+        assert_eq!(
+            reported.clamped(),
+            (
+                Usage {
+                    input: MAX_TOKENS,
+                    output: 5,
+                    ..Usage::default()
+                },
+                true
+            )
+        );
+        let fine = Usage {
+            input: 3,
+            ..Usage::default()
+        };
+        assert_eq!(fine.clamped(), (fine, false));
     }
 
     #[test]

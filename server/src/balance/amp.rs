@@ -121,4 +121,18 @@ mod tests {
         let lines = parse("Team credits: $1,234.50 remaining");
         assert_eq!(lines[0].remaining, Some(1234.5));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_display_text_parses_without_panicking(text in "\\PC*") {
+            let lines = parse(&text);
+            let _ = totals(&lines);
+        }
+
+        #[test]
+        fn dollar_like_text_parses_without_panicking(text in "[$/0-9.,+ %a-z\n-]{0,200}") {
+            let lines = parse(&text);
+            let _ = totals(&lines);
+        }
+    }
 }

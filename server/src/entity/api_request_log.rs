@@ -32,6 +32,9 @@ pub struct Model {
     pub http_status_code: Option<i32>,
     pub error_type: Option<String>,
     pub error_message: Option<String>,
+    /// `reported` (by the upstream), `estimated` (by the proxy, after the client hung up) or
+    /// `clamped` (reported out of range and cut to it).
+    pub usage_source: String,
     pub create_time: DateTimeUtc,
     pub update_time: DateTimeUtc,
 }

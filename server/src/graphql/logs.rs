@@ -127,6 +127,12 @@ impl RequestLog {
     async fn error_message(&self) -> Option<&str> {
         self.0.error_message.as_deref()
     }
+    /// Where the token counts come from: `reported` by the upstream, `estimated` by the pool
+    /// (the client hung up before the upstream reported usage), or `clamped` (the upstream
+    /// reported counts out of range, cut to 0..=1,000,000,000 each).
+    async fn usage_source(&self) -> &str {
+        &self.0.usage_source
+    }
     /// When the attempt started.
     async fn create_time(&self) -> DateTime<Utc> {
         self.0.create_time

@@ -99,6 +99,20 @@ impl Validate for ProxyTuning {
             1024,
             256 * 1024 * 1024,
             "bytes: 1 KiB to 256 MiB",
+        )?;
+        within(
+            "max_sse_event_bytes",
+            self.max_sse_event_bytes,
+            64 * 1024,
+            64 * 1024 * 1024,
+            "bytes: 64 KiB to 64 MiB",
+        )?;
+        within(
+            "drain_after_disconnect_ms",
+            self.drain_after_disconnect_ms,
+            0,
+            HOUR_MS / 6,
+            "milliseconds: up to 10 minutes; 0 records an estimate at once",
         )
     }
 }
@@ -120,15 +134,8 @@ impl Validate for HealthTuning {
             "seconds: up to 1 day; 0 keeps a failing key in rotation",
         )?;
         within(
-            "failure_threshold",
-            self.failure_threshold,
-            1,
-            1000,
-            "failures",
-        )?;
-        within(
-            "failure_window_secs",
-            self.failure_window_secs,
+            "max_cooldown_secs",
+            self.max_cooldown_secs,
             1,
             DAY_SECS,
             "seconds: 1 s to 1 day",
@@ -145,6 +152,7 @@ impl Validate for PriceTable {
                 ("output", price.output),
                 ("cache_read", price.cache_read),
                 ("cache_write", price.cache_write),
+                ("cache_write_1h", price.cache_write_1h()),
             ] {
                 amount(&format!("{model}.{kind}"), value, 100_000.0)?;
             }

@@ -54,7 +54,9 @@ fn build(proxy: &str, user_agent: &str, connect_timeout_ms: u64) -> Result<Clien
         .user_agent(user_agent)
         .connect_timeout(Duration::from_millis(connect_timeout_ms))
         .pool_idle_timeout(Duration::from_secs(90))
-        .tcp_nodelay(true);
+        .tcp_nodelay(true)
+        // A redirect would re-send the key's auth headers to wherever it points.
+        .redirect(reqwest::redirect::Policy::none());
     // Direct means direct: never pick up HTTP_PROXY from the environment by accident.
     builder = if proxy.is_empty() {
         builder.no_proxy()

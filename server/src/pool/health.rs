@@ -1,12 +1,12 @@
-//! A key's live health: cooldowns after rate limits and errors, and disables after auth
-//! failures, exhausted credit or too many failures in a window.
+//! A key's live health: cooldowns with exponential backoff after rate limits and transient
+//! failures, and disables only for failures that belong to the key (auth refused, no credit).
+//!
+//! A transient failure (429, 5xx, 529, a timeout, a connection failure) never disables a key:
+//! any client can provoke one, so it only cools the key down. Each consecutive transient
+//! failure doubles the cooldown up to a cap; a success resets the streak.
 
 use std::{
-    collections::VecDeque,
-    sync::{
-        Mutex,
-        atomic::{AtomicBool, AtomicI64, Ordering},
-    },
+    sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering},
     time::Duration,
 };
 
@@ -21,7 +21,7 @@ pub enum Failure {
     Transient,
     /// 401 or 403: the key is not accepted.
     Rejected { status: u16 },
-    /// 402, `insufficient_quota`, "credit balance is too low".
+    /// 402, or an `insufficient_quota` / `billing_error` error type or code.
     NoCredit { detail: String },
 }
 
@@ -39,8 +39,8 @@ pub enum Verdict {
 pub struct KeyHealth {
     cooldown_until_ms: AtomicI64,
     auto_disabled: AtomicBool,
-    /// Times (Unix ms) of recent transient failures, oldest first.
-    failures: Mutex<VecDeque<i64>>,
+    /// Transient failures since the last success.
+    streak: AtomicU32,
     /// Spend recorded by this instance since start, nano-USD.
     spend: AtomicI64,
 }
@@ -67,13 +67,25 @@ impl KeyHealth {
         self.auto_disabled.store(true, Ordering::Relaxed);
     }
 
-    /// Clears cooldown, disable and failure history.
+    /// Clears cooldown, disable and failure streak.
     pub fn reset(&self) {
         self.cooldown_until_ms.store(0, Ordering::Relaxed);
         self.auto_disabled.store(false, Ordering::Relaxed);
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.clear();
+        self.streak.store(0, Ordering::Relaxed);
+    }
+
+    /// Notes a successful answer: the next transient failure starts the backoff afresh.
+    pub fn record_success(&self) {
+        // Read first: most successes follow successes, and a plain load keeps the cache line
+        // shared between cores.
+        if self.streak.load(Ordering::Relaxed) != 0 {
+            self.streak.store(0, Ordering::Relaxed);
         }
+    }
+
+    /// Transient failures since the last success.
+    pub fn streak(&self) -> u32 {
+        self.streak.load(Ordering::Relaxed)
     }
 
     /// Adds spend (nano-USD) seen by this instance.
@@ -107,39 +119,46 @@ impl KeyHealth {
                     reason: format!("out of credit: {detail}"),
                 }
             }
-            Failure::RateLimited { retry_after } => cool_for(
-                retry_after.unwrap_or(Duration::from_secs(tuning.rate_limit_cooldown_secs)),
-            ),
+            Failure::RateLimited { retry_after } => {
+                let streak = self
+                    .streak
+                    .fetch_add(1, Ordering::Relaxed)
+                    .saturating_add(1);
+                // The upstream's own reset time is honoured as given (it is already clamped
+                // when read); without one, the default backs off like any transient failure.
+                cool_for(retry_after.unwrap_or_else(|| {
+                    backoff(
+                        tuning.rate_limit_cooldown_secs,
+                        streak,
+                        tuning.max_cooldown_secs,
+                    )
+                }))
+            }
             Failure::Transient => {
-                let window_ms = i64::try_from(tuning.failure_window_secs.saturating_mul(1000))
-                    .unwrap_or(i64::MAX);
-                let count = match self.failures.lock() {
-                    Ok(mut failures) => {
-                        failures.push_back(now_ms);
-                        while failures
-                            .front()
-                            .is_some_and(|at| *at <= now_ms.saturating_sub(window_ms))
-                        {
-                            failures.pop_front();
-                        }
-                        failures.len()
-                    }
-                    Err(_) => 1,
-                };
-                if tuning.failure_threshold > 0 && count >= tuning.failure_threshold as usize {
-                    self.disable();
-                    Verdict::Disable {
-                        reason: format!(
-                            "{count} upstream failures within {} s",
-                            tuning.failure_window_secs
-                        ),
-                    }
-                } else {
-                    cool_for(Duration::from_secs(tuning.error_cooldown_secs))
-                }
+                let streak = self
+                    .streak
+                    .fetch_add(1, Ordering::Relaxed)
+                    .saturating_add(1);
+                cool_for(backoff(
+                    tuning.error_cooldown_secs,
+                    streak,
+                    tuning.max_cooldown_secs,
+                ))
             }
         }
     }
+}
+
+/// `base × 2^(streak-1)` seconds, at most `cap` seconds (and never less than `base`).
+fn backoff(base_secs: u64, streak: u32, cap_secs: u64) -> Duration {
+    let factor = 1u64
+        .checked_shl(streak.saturating_sub(1).min(32))
+        .unwrap_or(u64::MAX);
+    Duration::from_secs(
+        base_secs
+            .saturating_mul(factor)
+            .min(cap_secs.max(base_secs)),
+    )
 }
 
 #[cfg(test)]
@@ -150,8 +169,8 @@ mod tests {
         HealthTuning {
             rate_limit_cooldown_secs: 60,
             error_cooldown_secs: 10,
-            failure_threshold: 3,
-            failure_window_secs: 100,
+            max_cooldown_secs: 300,
+            ..HealthTuning::default()
         }
     }
 
@@ -166,6 +185,7 @@ mod tests {
             &tuning(),
         );
         assert_eq!(verdict, Verdict::CoolDown { until_ms: 8_000 });
+        health.record_success();
         let verdict = health.record_failure(
             &Failure::RateLimited { retry_after: None },
             1_000,
@@ -176,28 +196,29 @@ mod tests {
     }
 
     #[test]
-    fn repeated_failures_inside_the_window_disable_the_key() {
+    fn consecutive_transient_failures_back_off_up_to_the_cap_and_never_disable() {
         let health = KeyHealth::default();
-        assert!(matches!(
-            health.record_failure(&Failure::Transient, 0, &tuning()),
-            Verdict::CoolDown { .. }
-        ));
-        // The first failure has left the 100 s window by now.
-        assert!(matches!(
-            health.record_failure(&Failure::Transient, 150_000, &tuning()),
-            Verdict::CoolDown { .. }
-        ));
-        assert!(matches!(
-            health.record_failure(&Failure::Transient, 160_000, &tuning()),
-            Verdict::CoolDown { .. }
-        ));
+        let untils: Vec<_> = (0..8)
+            .map(|_| health.record_failure(&Failure::Transient, 0, &tuning()))
+            .collect();
+        let expected: Vec<_> = [10, 20, 40, 80, 160, 300, 300, 300]
+            .iter()
+            .map(|s| Verdict::CoolDown { until_ms: s * 1000 })
+            .collect();
+        assert_eq!(untils, expected);
+        assert!(!health.is_auto_disabled());
+    }
+
+    #[test]
+    fn a_success_resets_the_backoff() {
+        let health = KeyHealth::default();
+        health.record_failure(&Failure::Transient, 0, &tuning());
+        health.record_failure(&Failure::Transient, 0, &tuning());
+        health.record_success();
         assert_eq!(
-            health.record_failure(&Failure::Transient, 170_000, &tuning()),
-            Verdict::Disable {
-                reason: "3 upstream failures within 100 s".into()
-            }
+            health.record_failure(&Failure::Transient, 100_000, &tuning()),
+            Verdict::CoolDown { until_ms: 110_000 }
         );
-        assert!(health.is_auto_disabled());
     }
 
     #[test]

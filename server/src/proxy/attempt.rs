@@ -14,7 +14,7 @@ use crate::{
     live_config::LiveSettings,
     metrics::Metrics,
     pool::PoolKey,
-    recorder::{AttemptRecord, AttemptStatus, Recorder},
+    recorder::{AttemptRecord, AttemptStatus, Recorder, UsageSource},
     usage::Usage,
 };
 
@@ -24,6 +24,8 @@ pub struct RequestContext {
     pub endpoint: Endpoint,
     pub model: Arc<str>,
     pub is_stream: bool,
+    /// Size of the client's body, for estimating input tokens when no usage is reported.
+    pub body_bytes: usize,
     pub token: Arc<ClientToken>,
     pub recorder: Recorder,
     pub events: EventBus,
@@ -38,6 +40,7 @@ pub struct Outcome {
     pub usage: Usage,
     pub error_type: Option<String>,
     pub error_message: Option<String>,
+    pub usage_source: UsageSource,
 }
 
 /// An attempt in flight.
@@ -112,19 +115,28 @@ impl Attempt {
         }
         self.recorded = true;
         let context = &self.context;
-        let (cost, cost_unknown) = outcome.usage.cost(&context.model, &context.live.prices);
+        let (usage, clamped) = outcome.usage.clamped();
+        let usage_source = if clamped {
+            tracing::warn!(request_id = %context.request_id, key_id = self.key.id, "the upstream reported token counts out of range; they were clamped");
+            UsageSource::Clamped
+        } else {
+            outcome.usage_source
+        };
+        let (cost, cost_unknown) = usage.cost(&context.model, &context.live.prices);
         context.token.add_spend(cost);
         self.key.health.add_spend(cost);
-        let model_label = if context.live.prices.price_of(&context.model).is_some() {
-            &*context.model
-        } else {
-            "other"
-        };
+        // The label is the price table's own name (`gpt-4o`, not `gpt-4o-2024-08-06`), so a
+        // client cannot mint label values; unpriced models all count as `other`.
+        let model_label = context
+            .live
+            .prices
+            .priced_name(&context.model)
+            .map_or("other", |(name, _)| name);
         context.metrics.attempt(
             self.key.provider.as_str(),
             model_label,
             status.as_str(),
-            &outcome.usage,
+            &usage,
             cost,
             self.started.elapsed().as_secs_f64(),
         );
@@ -138,7 +150,7 @@ impl Attempt {
             endpoint: context.endpoint.as_str(),
             model: context.model.clone(),
             is_stream: context.is_stream,
-            usage: outcome.usage,
+            usage,
             cost,
             cost_unknown,
             latency_ms: millis(self.started),
@@ -147,21 +159,33 @@ impl Attempt {
             http_status_code: outcome.http_status.map(i32::from),
             error_type: outcome.error_type,
             error_message: outcome.error_message,
+            usage_source,
             started_at: self.started_at,
         });
     }
 
-    /// Records a client that went away, with the usage seen so far.
-    pub fn cancel(mut self, usage: Usage, http_status: Option<u16>) {
-        self.record_cancelled(usage, http_status);
+    /// Records a client that went away, with the usage seen (or estimated).
+    pub fn cancel(mut self, usage: Usage, source: UsageSource, http_status: Option<u16>) {
+        self.record_cancelled(usage, source, http_status);
     }
 
-    fn record_cancelled(&mut self, usage: Usage, http_status: Option<u16>) {
+    /// The input tokens a request of this size is estimated to hold (about four bytes each).
+    pub fn estimated_input(&self) -> i64 {
+        i64::try_from(self.context.body_bytes / 4).unwrap_or(i64::MAX)
+    }
+
+    fn record_cancelled(
+        &mut self,
+        usage: Usage,
+        usage_source: UsageSource,
+        http_status: Option<u16>,
+    ) {
         self.record(
             AttemptStatus::Cancelled,
             Outcome {
                 http_status,
                 usage,
+                usage_source,
                 error_type: Some("client_disconnected".into()),
                 error_message: Some(
                     "the client closed the connection before the answer was complete".into(),
@@ -174,7 +198,13 @@ impl Attempt {
 impl Drop for Attempt {
     fn drop(&mut self) {
         if !self.recorded {
-            self.record_cancelled(Usage::default(), None);
+            // The client left while the upstream was still working on a complete answer: the
+            // upstream will charge the prompt at least, so estimate it rather than record 0.
+            let usage = Usage {
+                input: self.estimated_input(),
+                ..Usage::default()
+            };
+            self.record_cancelled(usage, UsageSource::Estimated, None);
         }
     }
 }

@@ -97,6 +97,17 @@ impl ProxyError {
         }
     }
 
+    /// 504: the upstream did not answer in time, on more than one key.
+    pub fn gateway_timeout(message: String) -> Self {
+        Self {
+            status: StatusCode::GATEWAY_TIMEOUT,
+            kind: ErrorKind::Upstream,
+            message,
+            param: None,
+            code: "upstream_timeout",
+        }
+    }
+
     /// Renders the error in `format`.
     pub fn into_response(self, format: WireFormat) -> Response {
         (self.status, Json(self.body(format))).into_response()

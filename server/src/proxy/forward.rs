@@ -14,6 +14,7 @@ use axum::{
 use bytes::{Bytes, BytesMut};
 use chrono::Utc;
 use futures::StreamExt;
+use tracing::Instrument;
 
 use super::{
     attempt::{Attempt, Outcome, RequestContext},
@@ -55,12 +56,78 @@ pub fn client_secret(headers: &HeaderMap) -> Option<&str> {
     })
 }
 
-/// Serves one client request on `endpoint`.
+/// Serves one client request on `endpoint`, inside a span that carries the request id, the
+/// token's name, the model, the key used, the status and the latency (never a secret), and
+/// with one access log line at the end when `proxy.access_log` is on.
 pub async fn forward(
     state: AppState,
     endpoint: Endpoint,
     headers: HeaderMap,
     body: Body,
+) -> Response {
+    let request_id: Arc<str> = Arc::from(uuid::Uuid::new_v4().simple().to_string());
+    let span = tracing::info_span!(
+        "v1_request",
+        request_id = %request_id,
+        endpoint = endpoint.as_str(),
+        token = tracing::field::Empty,
+        model = tracing::field::Empty,
+        key_id = tracing::field::Empty,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    );
+    let arrived = Instant::now();
+    let access_log = state.live.current().proxy.access_log;
+    let mut seen = Seen::default();
+    let mut response = serve(
+        state,
+        endpoint,
+        headers,
+        body,
+        request_id.clone(),
+        &mut seen,
+    )
+    .instrument(span.clone())
+    .await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    let status = response.status().as_u16();
+    let latency_ms = u64::try_from(arrived.elapsed().as_millis()).unwrap_or(u64::MAX);
+    span.record("status", status);
+    span.record("latency_ms", latency_ms);
+    if access_log {
+        let _entered = span.enter();
+        tracing::info!(
+            target: "amp_pool::access",
+            request_id = %request_id,
+            endpoint = endpoint.as_str(),
+            token = seen.token.as_deref().unwrap_or("-"),
+            model = seen.model.as_deref().unwrap_or("-"),
+            key_id = seen.key_id,
+            status,
+            latency_ms,
+            "/v1 request"
+        );
+    }
+    response
+}
+
+/// What the access log line says about a request, filled in as it is learnt.
+#[derive(Default)]
+struct Seen {
+    token: Option<String>,
+    model: Option<Arc<str>>,
+    key_id: Option<i32>,
+}
+
+async fn serve(
+    state: AppState,
+    endpoint: Endpoint,
+    headers: HeaderMap,
+    body: Body,
+    request_id: Arc<str>,
+    seen: &mut Seen,
 ) -> Response {
     let arrived = Instant::now();
     let format = endpoint.format();
@@ -69,24 +136,30 @@ pub async fn forward(
         Ok(token) => token,
         Err(denied) => return ProxyError::from(denied).into_response(format),
     };
+    tracing::Span::current().record("token", token.name.as_str());
+    seen.token = Some(token.name.clone());
     let limit = live.proxy.max_body_bytes;
-    let body = match axum::body::to_bytes(body, limit).await {
+    let body = match read_body(body, limit).await {
         Ok(body) => body,
-        Err(_) => return ProxyError::too_large(limit).into_response(format),
+        Err(error) => return error.into_response(format),
     };
     let request = match ClientRequest::parse(endpoint, body) {
         Ok(request) => request,
         Err(error) => return error.into_response(format),
     };
+    let model: Arc<str> = Arc::from(request.model.as_str());
+    tracing::Span::current().record("model", &*model);
+    seen.model = Some(model.clone());
     if let Err(denied) = state.access.authorize(&token, &request.model) {
         return ProxyError::from(denied).into_response(format);
     }
 
     let context = Arc::new(RequestContext {
-        request_id: Arc::from(uuid::Uuid::new_v4().simple().to_string()),
+        request_id,
         endpoint,
-        model: Arc::from(request.model.as_str()),
+        model,
         is_stream: request.stream,
+        body_bytes: request.upstream_body.len(),
         token,
         recorder: state.recorder.clone(),
         events: state.events.clone(),
@@ -94,17 +167,51 @@ pub async fn forward(
         metrics: state.metrics.clone(),
     });
     let mut upstream_time = Duration::ZERO;
-    let mut response = attempts(&state, &context, &request, &headers, &mut upstream_time).await;
+    let response = attempts(
+        &state,
+        &context,
+        &request,
+        &headers,
+        &mut upstream_time,
+        &mut seen.key_id,
+    )
+    .await;
     state.metrics.overhead(
         arrived
             .elapsed()
             .saturating_sub(upstream_time)
             .as_secs_f64(),
     );
-    if let Ok(value) = HeaderValue::from_str(&context.request_id) {
-        response.headers_mut().insert(REQUEST_ID_HEADER, value);
-    }
     response
+}
+
+/// Reads the client's body: 413 only for a body that really is over `limit`; a body that
+/// breaks off or is malformed on the wire (bad chunked encoding) is a 400.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ProxyError> {
+    let mut chunks = body.into_data_stream();
+    let mut out = BytesMut::new();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|_| {
+            ProxyError::invalid(
+                None,
+                "invalid_body",
+                "the request body could not be read (it broke off or is malformed on the wire)",
+            )
+        })?;
+        if out.len().saturating_add(chunk.len()) > limit {
+            return Err(ProxyError::too_large(limit));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out.freeze())
+}
+
+/// How an attempt failed, as far as comparing it with the next key's failure goes: the same
+/// status and error type from two different keys means the request, not the key, is at fault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Signature {
+    status: Option<u16>,
+    kind: String,
 }
 
 /// The last failure, kept to answer with when no attempt succeeds.
@@ -121,12 +228,14 @@ async fn attempts(
     request: &ClientRequest,
     headers: &HeaderMap,
     upstream_time: &mut Duration,
+    last_key: &mut Option<i32>,
 ) -> Response {
     let format = context.endpoint.format();
     let tuning = &context.live.proxy;
     let snapshot = state.pool.snapshot();
     let mut tried = Vec::new();
     let mut last: Option<LastFailure> = None;
+    let mut previous: Option<Signature> = None;
     for number in 1..=tuning.max_attempts.max(1) {
         let now_ms = Utc::now().timestamp_millis();
         let key = match snapshot.pick(format, &tried, now_ms) {
@@ -143,13 +252,24 @@ async fn attempts(
             }
         };
         tried.push(key.id);
+        *last_key = Some(key.id);
+        tracing::Span::current().record("key_id", key.id);
         let attempt = Attempt::start(
             context.clone(),
             key.clone(),
             i32::try_from(number).unwrap_or(i32::MAX),
         );
         let sent = Instant::now();
-        let outcome = attempt_once(state, context, request, headers, attempt, &key).await;
+        let outcome = attempt_once(
+            state,
+            context,
+            request,
+            headers,
+            attempt,
+            &key,
+            &mut previous,
+        )
+        .await;
         *upstream_time += sent.elapsed();
         match outcome {
             Ok(response) => return response,
@@ -168,7 +288,9 @@ async fn attempts(
 }
 
 /// Sends the request with one key. `Ok` is the answer for the client (success, or an error
-/// that another key would not change); `Err` means try another key.
+/// that another key would not change); `Err` means try another key. `previous` is how the
+/// last key failed for this request: the same failure again is the request's fault, so it is
+/// answered at once and not held against this key.
 async fn attempt_once(
     state: &AppState,
     context: &Arc<RequestContext>,
@@ -176,6 +298,7 @@ async fn attempt_once(
     headers: &HeaderMap,
     mut attempt: Attempt,
     key: &Arc<PoolKey>,
+    previous: &mut Option<Signature>,
 ) -> Result<Response, LastFailure> {
     let format = context.endpoint.format();
     let tuning = &context.live.proxy;
@@ -220,11 +343,21 @@ async fn attempt_once(
                     "the upstream did not answer within {} ms",
                     tuning.first_byte_timeout_ms
                 );
-                transient_failure(state, context, key);
                 attempt.finish(
                     AttemptStatus::Timeout,
                     failed(None, "timeout", message.clone()),
                 );
+                // A request that outlasts the timeout on two keys is simply long: answer, and
+                // leave the second key alone.
+                let signature = Signature {
+                    status: None,
+                    kind: "timeout".into(),
+                };
+                if previous.as_ref() == Some(&signature) {
+                    return Ok(ProxyError::gateway_timeout(message).into_response(format));
+                }
+                transient_failure(state, context, key);
+                *previous = Some(signature);
                 return Err(LastFailure::NoAnswer(message));
             }
         };
@@ -232,12 +365,53 @@ async fn attempt_once(
     let status = answer.status();
     let passed = upstream::passed_headers(answer.headers());
 
+    if status.is_redirection() {
+        // Redirects are not followed (they would carry the key to another host), and a
+        // redirect says nothing about the key: fail over without holding it against the key.
+        let message = format!(
+            "the upstream answered with a redirect (HTTP {}), which the pool does not follow",
+            status.as_u16()
+        );
+        attempt.finish(
+            AttemptStatus::Error,
+            failed(Some(status.as_u16()), "upstream_redirect", message.clone()),
+        );
+        return Err(LastFailure::NoAnswer(message));
+    }
+
     if !status.is_success() {
         let answer_headers = answer.headers().clone();
-        let body = read_limited(answer, ERROR_BODY_LIMIT, tuning.stream_idle_timeout_ms)
+        let raw = read_limited(answer, ERROR_BODY_LIMIT, tuning.stream_idle_timeout_ms)
             .await
             .unwrap_or_default();
+        let body = upstream::scrub(&raw, &key.secret);
         let diagnosis = diagnose(status.as_u16(), &answer_headers, &body, Utc::now());
+        let message =
+            upstream::error_message(&body).unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
+        attempt.finish(
+            AttemptStatus::Error,
+            failed(Some(status.as_u16()), diagnosis.error_type, message),
+        );
+        if !diagnosis.retry {
+            return Ok((status, passed, body).into_response());
+        }
+        let owned_by_key = matches!(
+            diagnosis.failure,
+            Some(Failure::Rejected { .. } | Failure::NoCredit { .. })
+        );
+        let rate_limited = matches!(diagnosis.failure, Some(Failure::RateLimited { .. }));
+        let signature = Signature {
+            status: Some(status.as_u16()),
+            kind: diagnosis
+                .upstream_type
+                .clone()
+                .unwrap_or_else(|| diagnosis.error_type.to_string()),
+        };
+        // Rate limits are per key by nature; every other failure that repeats itself on a
+        // second key is the request's doing.
+        if !owned_by_key && !rate_limited && previous.as_ref() == Some(&signature) {
+            return Ok((status, passed, body).into_response());
+        }
         if let Some(failure) = &diagnosis.failure {
             let verdict = key.health.record_failure(
                 failure,
@@ -246,31 +420,22 @@ async fn attempt_once(
             );
             apply_verdict(state, key, verdict);
         }
-        attempt.finish(
-            AttemptStatus::Error,
-            failed(
-                Some(status.as_u16()),
-                diagnosis.error_type,
-                upstream::error_message(&body)
-                    .unwrap_or_else(|| format!("HTTP {}", status.as_u16())),
-            ),
-        );
-        if !diagnosis.retry {
-            return Ok((status, passed, body).into_response());
+        if !owned_by_key && !rate_limited {
+            *previous = Some(signature);
         }
         // A key the upstream refuses is the pool's problem, not the client's: never pass on a
         // 401/402/403 that would read as if the client's own token were wrong.
-        return Err(match diagnosis.failure {
-            Some(Failure::Rejected { .. } | Failure::NoCredit { .. }) => {
-                LastFailure::NoAnswer(format!(
-                    "the upstream refused the pool's key (HTTP {}, {})",
-                    status.as_u16(),
-                    diagnosis.error_type
-                ))
-            }
-            _ => LastFailure::Answer((status, passed, body).into_response()),
+        return Err(if owned_by_key {
+            LastFailure::NoAnswer(format!(
+                "the upstream refused the pool's key (HTTP {}, {})",
+                status.as_u16(),
+                diagnosis.error_type
+            ))
+        } else {
+            LastFailure::Answer((status, passed, body).into_response())
         });
     }
+    key.health.record_success();
 
     // An upstream may answer a stream request with a plain JSON body; treat that as the whole
     // answer rather than as a stream that never finished.
@@ -280,13 +445,18 @@ async fn attempt_once(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
     if request.stream && is_event_stream {
-        let tap = StreamTap::new(format, !request.client_wants_usage);
+        let tap = StreamTap::new(
+            format,
+            !request.client_wants_usage,
+            tuning.max_sse_event_bytes,
+        );
         let body = TappedStream::new(
             answer.bytes_stream().boxed(),
             tap,
             format,
             status.as_u16(),
             Duration::from_millis(tuning.stream_idle_timeout_ms),
+            Duration::from_millis(tuning.drain_after_disconnect_ms),
             attempt,
             state.metrics.clone(),
         );
@@ -332,6 +502,7 @@ fn failed(http_status: Option<u16>, error_type: &str, message: String) -> Outcom
         usage: Default::default(),
         error_type: Some(error_type.to_string()),
         error_message: Some(message),
+        usage_source: Default::default(),
     }
 }
 

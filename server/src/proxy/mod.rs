@@ -28,24 +28,69 @@ use error::ErrorKind;
 pub use error::ProxyError;
 pub use forward::REQUEST_ID_HEADER;
 pub use request::Endpoint;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{pool::WireFormat, state::AppState};
 
 /// The `/v1` routes. The body limit is enforced per request from the live configuration.
+///
+/// Each route is wrapped in a panic catcher as a last resort: a bug must cost one request a
+/// 500 in its own format, never the connection without an answer.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v1/chat/completions",
-            post(chat_completions).fallback(wrong_method),
+            post(chat_completions)
+                .fallback(wrong_method)
+                .layer(CatchPanicLayer::custom(openai_panic as PanicHandler)),
         )
-        .route("/v1/messages", post(messages).fallback(wrong_method))
+        .route(
+            "/v1/messages",
+            post(messages)
+                .fallback(wrong_method)
+                .layer(CatchPanicLayer::custom(anthropic_panic as PanicHandler)),
+        )
         .route(
             "/v1/messages/count_tokens",
-            post(count_tokens).fallback(wrong_method),
+            post(count_tokens)
+                .fallback(wrong_method)
+                .layer(CatchPanicLayer::custom(anthropic_panic as PanicHandler)),
         )
-        .route("/v1/models", get(models::list).fallback(wrong_method))
+        .route(
+            "/v1/models",
+            get(models::list)
+                .fallback(wrong_method)
+                .layer(CatchPanicLayer::custom(openai_panic as PanicHandler)),
+        )
         .route("/v1/{*rest}", any(not_found))
         .layer(DefaultBodyLimit::disable())
+}
+
+type PanicHandler = fn(Box<dyn std::any::Any + Send + 'static>) -> Response;
+
+fn openai_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    panicked(panic.as_ref(), WireFormat::OpenAi)
+}
+
+fn anthropic_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    panicked(panic.as_ref(), WireFormat::Anthropic)
+}
+
+/// The answer to a request whose handler panicked; the panic is logged, never shown.
+fn panicked(panic: &(dyn std::any::Any + Send), format: WireFormat) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = %detail, "a /v1 request handler panicked");
+    ProxyError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorKind::Upstream,
+        "internal_error",
+        "AMP Pool failed to handle this request; the error has been logged".into(),
+    )
+    .into_response(format)
 }
 
 async fn chat_completions(
@@ -100,4 +145,55 @@ async fn wrong_method(method: Method, uri: Uri, headers: HeaderMap) -> Response 
         .headers_mut()
         .insert("allow", axum::http::HeaderValue::from_static(allowed));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_in_the_routes_format() {
+        use tower::ServiceExt;
+        async fn boom() -> Response {
+            #[allow(clippy::panic)]
+            {
+                panic!("boom")
+            }
+        }
+        let app: Router = Router::new()
+            .route(
+                "/v1/messages",
+                post(boom).layer(CatchPanicLayer::custom(anthropic_panic as PanicHandler)),
+            )
+            .route(
+                "/v1/chat/completions",
+                post(boom).layer(CatchPanicLayer::custom(openai_panic as PanicHandler)),
+            );
+        let call = |path: &'static str| {
+            let app = app.clone();
+            async move {
+                let request = axum::http::Request::post(path)
+                    .body(Body::empty())
+                    .expect("a request");
+                let response = app.oneshot(request).await.expect("an answer");
+                let status = response.status();
+                let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+                    .await
+                    .expect("a body");
+                let json: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+                (status, json)
+            }
+        };
+        let (status, body) = call("/v1/messages").await;
+        assert_eq!(status, 500);
+        assert_eq!(
+            body,
+            serde_json::json!({"type": "error", "error": {"type": "api_error",
+                "message": "AMP Pool failed to handle this request; the error has been logged"}})
+        );
+        let (status, body) = call("/v1/chat/completions").await;
+        assert_eq!(status, 500);
+        assert_eq!(body["error"]["code"], "internal_error");
+        assert_eq!(body["error"]["type"], "api_error");
+    }
 }

@@ -117,6 +117,7 @@ impl ClientRequest {
                     )
                 })?,
         };
+        check_model(&model)?;
         let stream = match head.stream {
             None => false,
             Some(raw) if raw.get() == "null" => false,
@@ -166,6 +167,29 @@ impl ClientRequest {
             upstream_body,
         })
     }
+}
+
+/// The longest model name accepted: the width of the log's and rollups' `model` columns.
+pub const MAX_MODEL_CHARS: usize = 128;
+
+/// A model name becomes a log column, a rollup dimension and a metric label: it must fit the
+/// columns and hold only printable characters.
+fn check_model(model: &str) -> Result<(), ProxyError> {
+    if model.chars().count() > MAX_MODEL_CHARS {
+        return Err(ProxyError::invalid(
+            Some("model"),
+            "invalid_model",
+            format!("`model` must be at most {MAX_MODEL_CHARS} characters"),
+        ));
+    }
+    if model.chars().any(|c| c.is_control()) {
+        return Err(ProxyError::invalid(
+            Some("model"),
+            "invalid_model",
+            "`model` must not contain control characters",
+        ));
+    }
+    Ok(())
 }
 
 const USAGE_OPTION: &[u8] = br#""stream_options":{"include_usage":true}"#;
@@ -244,6 +268,15 @@ mod tests {
     }
 
     #[test]
+    fn model_names_longer_than_the_column_are_refused() {
+        let fits = format!("{{\"model\":\"{}\"}}", "é".repeat(128));
+        assert!(parse(Endpoint::Messages, &fits).is_ok());
+        let long = format!("{{\"model\":\"{}\"}}", "m".repeat(129));
+        let error = parse(Endpoint::Messages, &long).expect_err("too long");
+        assert_eq!((error.code, error.param), ("invalid_model", Some("model")));
+    }
+
+    #[test]
     fn bad_bodies_name_the_problem() {
         let cases = [
             ("not json", "invalid_json"),
@@ -252,11 +285,33 @@ mod tests {
             ("{\"messages\":[]}", "missing_model"),
             ("{\"model\":42}", "invalid_model"),
             ("{\"model\":\"m\",\"stream\":\"yes\"}", "invalid_stream"),
+            ("{\"model\":\"gpt\\u0000\"}", "invalid_model"),
+            ("{\"model\":\"gpt\\n4\"}", "invalid_model"),
         ];
         for (body, code) in cases {
             let error = parse(Endpoint::Messages, body).expect_err(body);
             assert_eq!(error.code, code, "{body}");
             assert_eq!(error.status, 400);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bodies_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            for endpoint in [Endpoint::ChatCompletions, Endpoint::Messages, Endpoint::CountTokens] {
+                let _ = ClientRequest::parse(endpoint, Bytes::from(body.clone()));
+            }
+        }
+
+        #[test]
+        fn json_shaped_bodies_never_panic(body in r#"\{("(model|stream|stream_options|x)":(true|null|1|"[a-z\\]{0,5}"|\{("include_usage":(true|false|1))?\}),?){0,4}\}?"#) {
+            let parsed = ClientRequest::parse(Endpoint::ChatCompletions, Bytes::from(body.clone()));
+            if let Ok(request) = parsed {
+                // What goes upstream is still JSON whenever the client's body was.
+                if serde_json::from_str::<serde_json::Value>(&body).is_ok() {
+                    proptest::prop_assert!(serde_json::from_slice::<serde_json::Value>(&request.upstream_body).is_ok());
+                }
+            }
         }
     }
 }

@@ -1,6 +1,11 @@
 //! Passing a stream to the client chunk by chunk while a tap reads its usage. The stream
 //! records its attempt when it ends — finished, cut by the upstream, idle too long, or dropped
 //! because the client left.
+//!
+//! Usage arrives at the end of a stream, so a client that hangs up early would otherwise be
+//! recorded with almost no tokens (and escape its budget). After a disconnect the upstream is
+//! read on for up to `drain_after_disconnect_ms` to get the real figures; when they do not
+//! come, usage is estimated from what was relayed and the row says so.
 
 use std::{
     pin::Pin,
@@ -10,7 +15,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use futures::{Stream, stream::BoxStream};
+use futures::{Stream, StreamExt, stream::BoxStream};
 use tokio::time::Sleep;
 
 use super::{
@@ -18,7 +23,12 @@ use super::{
     error::stream_error_event,
     tap::StreamTap,
 };
-use crate::{metrics::Metrics, pool::WireFormat, recorder::AttemptStatus};
+use crate::{
+    metrics::Metrics,
+    pool::WireFormat,
+    recorder::{AttemptStatus, UsageSource},
+    usage::Usage,
+};
 
 /// The body of a streamed answer.
 pub struct TappedStream {
@@ -31,15 +41,19 @@ pub struct TappedStream {
     /// `None` once recorded.
     attempt: Option<Attempt>,
     metrics: Arc<Metrics>,
+    /// How long to read on after the client left; zero means not at all.
+    drain: Duration,
 }
 
 impl TappedStream {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         upstream: BoxStream<'static, reqwest::Result<Bytes>>,
         tap: StreamTap,
         format: WireFormat,
         http_status: u16,
         idle_timeout: Duration,
+        drain: Duration,
         attempt: Attempt,
         metrics: Arc<Metrics>,
     ) -> Self {
@@ -53,6 +67,7 @@ impl TappedStream {
             idle_timeout,
             attempt: Some(attempt),
             metrics,
+            drain,
         }
     }
 
@@ -70,6 +85,7 @@ impl TappedStream {
                     usage: self.tap.usage(),
                     error_type: error_type.map(str::to_string),
                     error_message,
+                    usage_source: UsageSource::Reported,
                 },
             );
         }
@@ -89,7 +105,24 @@ impl Stream for TappedStream {
                 Poll::Ready(Some(Ok(chunk))) => {
                     let deadline = tokio::time::Instant::now() + this.idle_timeout;
                     this.idle.as_mut().reset(deadline);
-                    let out = this.tap.feed(chunk);
+                    let out = match this.tap.feed(chunk) {
+                        Ok(out) => out,
+                        Err(too_large) => {
+                            let message = format!(
+                                "the upstream sent an event larger than {} bytes",
+                                too_large.limit
+                            );
+                            this.finish(
+                                AttemptStatus::Interrupted,
+                                Some("event_too_large"),
+                                Some(message.clone()),
+                            );
+                            // Close whatever event was under way before the error event.
+                            let mut tail = b"\n\n".to_vec();
+                            tail.extend_from_slice(&stream_error_event(this.format, &message));
+                            return Poll::Ready(Some(Ok(Bytes::from(tail))));
+                        }
+                    };
                     if out.is_empty() {
                         continue;
                     }
@@ -151,8 +184,59 @@ impl Stream for TappedStream {
 impl Drop for TappedStream {
     fn drop(&mut self) {
         self.metrics.stream(false);
-        if let Some(attempt) = self.attempt.take() {
-            attempt.cancel(self.tap.usage(), Some(self.http_status));
+        let Some(attempt) = self.attempt.take() else {
+            return;
+        };
+        let status = self.http_status;
+        if self.tap.usage_reported() || self.drain.is_zero() {
+            record_cancelled(attempt, &self.tap, status);
+            return;
         }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            record_cancelled(attempt, &self.tap, status);
+            return;
+        };
+        let upstream = std::mem::replace(&mut self.upstream, futures::stream::empty().boxed());
+        let tap = std::mem::replace(&mut self.tap, StreamTap::new(self.format, false, 0));
+        runtime.spawn(drain(upstream, tap, attempt, self.drain, status));
     }
+}
+
+/// Reads the rest of an upstream stream nobody listens to any more, for at most `limit`, to
+/// learn its real usage; then records the attempt.
+async fn drain(
+    mut upstream: BoxStream<'static, reqwest::Result<Bytes>>,
+    mut tap: StreamTap,
+    attempt: Attempt,
+    limit: Duration,
+    status: u16,
+) {
+    let _ = tokio::time::timeout(limit, async {
+        while let Some(Ok(chunk)) = upstream.next().await {
+            if tap.feed(chunk).is_err() || tap.usage_reported() {
+                break;
+            }
+        }
+    })
+    .await;
+    record_cancelled(attempt, &tap, status);
+}
+
+/// Records a stream the client left: with the upstream's figures when it reported them, else
+/// with an estimate from the request's size and the text relayed (about four characters a
+/// token), never less than what was seen.
+fn record_cancelled(attempt: Attempt, tap: &StreamTap, status: u16) {
+    if tap.usage_reported() {
+        attempt.cancel(tap.usage(), UsageSource::Reported, Some(status));
+        return;
+    }
+    let seen = tap.usage();
+    let estimated = Usage {
+        input: seen.input.max(attempt.estimated_input()),
+        output: seen
+            .output
+            .max(i64::try_from(tap.relayed_chars() / 4).unwrap_or(i64::MAX)),
+        ..seen
+    };
+    attempt.cancel(estimated, UsageSource::Estimated, Some(status));
 }

@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use super::sse::{SseSplitter, parse_event};
+use super::sse::{EventTooLarge, SseSplitter, parse_event};
 use crate::{pool::WireFormat, usage::Usage};
 
 #[derive(Deserialize)]
@@ -38,10 +38,10 @@ impl OpenAiUsage {
             .unwrap_or(0)
             .min(prompt);
         Usage {
-            input: prompt - cached,
+            input: prompt.saturating_sub(cached),
             output: self.completion_tokens.unwrap_or(0),
             cache_read: cached,
-            cache_creation: 0,
+            ..Usage::default()
         }
     }
 }
@@ -56,6 +56,15 @@ struct AnthropicUsage {
     cache_creation_input_tokens: Option<i64>,
     #[serde(default)]
     cache_read_input_tokens: Option<i64>,
+    #[serde(default)]
+    cache_creation: Option<AnthropicCacheCreation>,
+}
+
+/// Anthropic's split of cache writes by lifetime.
+#[derive(Deserialize, Default)]
+struct AnthropicCacheCreation {
+    #[serde(default)]
+    ephemeral_1h_input_tokens: Option<i64>,
 }
 
 impl AnthropicUsage {
@@ -72,6 +81,13 @@ impl AnthropicUsage {
         }
         if let Some(v) = self.cache_read_input_tokens {
             usage.cache_read = v;
+        }
+        if let Some(v) = self
+            .cache_creation
+            .as_ref()
+            .and_then(|c| c.ephemeral_1h_input_tokens)
+        {
+            usage.cache_creation_1h = v;
         }
     }
 }
@@ -107,11 +123,77 @@ pub fn body_usage(format: WireFormat, body: &[u8]) -> Usage {
 pub struct StreamTap {
     format: WireFormat,
     splitter: SseSplitter,
+    seen: Seen,
+    /// Drop OpenAI's usage-only chunk: the proxy asked for it, the client did not.
+    hide_usage_chunk: bool,
+}
+
+/// What the events so far said.
+#[derive(Default)]
+struct Seen {
     usage: Usage,
     finished: bool,
     error: Option<String>,
-    /// Drop OpenAI's usage-only chunk: the proxy asked for it, the client did not.
-    hide_usage_chunk: bool,
+    /// OpenAI's usage chunk arrived (its figures are final).
+    usage_reported: bool,
+    /// Characters of generated text relayed, for estimating output when usage never comes.
+    relayed_chars: usize,
+}
+
+/// The generated text of a chunk: OpenAI `choices[].delta.content`, Anthropic
+/// `delta.text` / `delta.partial_json` / `delta.thinking`.
+#[derive(Deserialize)]
+struct TextDelta<'a> {
+    #[serde(default, borrow)]
+    choices: Vec<Choice<'a>>,
+    #[serde(default, borrow)]
+    delta: Option<Delta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(default, borrow)]
+    delta: Option<Delta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(default, borrow)]
+    content: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    text: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    partial_json: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    thinking: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl Delta<'_> {
+    fn chars(&self) -> usize {
+        [
+            &self.content,
+            &self.text,
+            &self.partial_json,
+            &self.thinking,
+        ]
+        .iter()
+        .filter_map(|t| t.as_deref())
+        .map(|t| t.chars().count())
+        .sum()
+    }
+}
+
+/// Counts the generated text of one event's data.
+fn text_chars(data: &str) -> usize {
+    serde_json::from_str::<TextDelta<'_>>(data).map_or(0, |chunk| {
+        chunk
+            .choices
+            .iter()
+            .filter_map(|c| c.delta.as_ref())
+            .chain(chunk.delta.as_ref())
+            .map(Delta::chars)
+            .sum()
+    })
 }
 
 #[derive(Deserialize)]
@@ -163,57 +245,65 @@ struct AnthropicEvent {
 }
 
 impl StreamTap {
-    /// A tap for a stream in `format`.
-    pub fn new(format: WireFormat, hide_usage_chunk: bool) -> Self {
+    /// A tap for a stream in `format` whose events may be at most `max_event_bytes` long.
+    pub fn new(format: WireFormat, hide_usage_chunk: bool, max_event_bytes: usize) -> Self {
         Self {
             format,
-            splitter: SseSplitter::default(),
-            usage: Usage::default(),
-            finished: false,
-            error: None,
+            splitter: SseSplitter::new(max_event_bytes),
+            seen: Seen::default(),
             hide_usage_chunk,
         }
     }
 
     /// Usage seen so far.
     pub fn usage(&self) -> Usage {
-        self.usage
+        self.seen.usage
     }
 
     /// Whether the upstream ended the stream properly (`[DONE]`, `message_stop`).
     pub fn finished(&self) -> bool {
-        self.finished
+        self.seen.finished
+    }
+
+    /// Whether the usage seen is the upstream's final figure (the stream finished, or
+    /// OpenAI's usage chunk arrived).
+    pub fn usage_reported(&self) -> bool {
+        self.seen.finished || self.seen.usage_reported
+    }
+
+    /// Characters of generated text relayed so far.
+    pub fn relayed_chars(&self) -> usize {
+        self.seen.relayed_chars
     }
 
     /// An error event the upstream sent, if any.
     pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
+        self.seen.error.as_deref()
     }
 
     /// Reads `chunk` and returns what to pass to the client: the chunk itself, or — when the
-    /// usage chunk is hidden — the complete events of it minus that one.
-    pub fn feed(&mut self, chunk: Bytes) -> Bytes {
+    /// usage chunk is hidden — the complete events of it minus that one. Fails when an event
+    /// grows past the size limit; the stream must then end.
+    pub fn feed(&mut self, chunk: Bytes) -> Result<Bytes, EventTooLarge> {
         let Self {
             format,
             splitter,
-            usage,
-            finished,
-            error,
+            seen,
             hide_usage_chunk,
         } = self;
         if !*hide_usage_chunk {
             splitter.feed(&chunk, |raw| {
-                inspect(*format, raw, usage, finished, error, false);
-            });
-            return chunk;
+                inspect(*format, raw, seen, false);
+            })?;
+            return Ok(chunk);
         }
         let mut out = BytesMut::with_capacity(chunk.len());
         splitter.feed(&chunk, |raw| {
-            if inspect(*format, raw, usage, finished, error, true) {
+            if inspect(*format, raw, seen, true) {
                 out.extend_from_slice(raw);
             }
-        });
-        out.freeze()
+        })?;
+        Ok(out.freeze())
     }
 
     /// Bytes held back at the end of the stream (an event that never completed).
@@ -227,14 +317,14 @@ impl StreamTap {
 }
 
 /// Reads one event; returns whether to keep it.
-fn inspect(
-    format: WireFormat,
-    raw: &[u8],
-    usage: &mut Usage,
-    finished: &mut bool,
-    error: &mut Option<String>,
-    hide_usage_chunk: bool,
-) -> bool {
+fn inspect(format: WireFormat, raw: &[u8], seen: &mut Seen, hide_usage_chunk: bool) -> bool {
+    let Seen {
+        usage,
+        finished,
+        error,
+        usage_reported,
+        relayed_chars,
+    } = seen;
     let event = parse_event(raw);
     match format {
         WireFormat::OpenAi => {
@@ -242,6 +332,9 @@ fn inspect(
             if data == "[DONE]" {
                 *finished = true;
                 return true;
+            }
+            if data.contains("\"content\"") {
+                *relayed_chars = relayed_chars.saturating_add(text_chars(data));
             }
             if !data.contains("\"usage\"") && !data.contains("\"error\"") {
                 return true;
@@ -255,6 +348,7 @@ fn inspect(
             match chunk.usage {
                 Some(reported) => {
                     *usage = reported.usage();
+                    *usage_reported = true;
                     let usage_only = chunk.choices.as_ref().is_none_or(Vec::is_empty);
                     !(hide_usage_chunk && usage_only)
                 }
@@ -263,6 +357,10 @@ fn inspect(
         }
         WireFormat::Anthropic => {
             let kind = event.name.map(str::to_string);
+            if kind.as_deref() == Some("content_block_delta") {
+                *relayed_chars = relayed_chars.saturating_add(text_chars(&event.data));
+                return true;
+            }
             let interesting = matches!(
                 kind.as_deref(),
                 Some("message_start" | "message_delta" | "message_stop" | "error") | None
@@ -296,6 +394,14 @@ fn inspect(
                                 *target = value;
                             }
                         }
+                        if let Some(value) = reported
+                            .cache_creation
+                            .as_ref()
+                            .and_then(|c| c.ephemeral_1h_input_tokens)
+                            .filter(|v| *v > 0)
+                        {
+                            usage.cache_creation_1h = value;
+                        }
                     }
                 }
                 Some("message_stop") => *finished = true,
@@ -327,7 +433,7 @@ mod tests {
                 input: 176,
                 output: 80,
                 cache_read: 1024,
-                cache_creation: 0
+                ..Usage::default()
             }
         );
     }
@@ -341,18 +447,28 @@ mod tests {
                 input: 20,
                 output: 7,
                 cache_read: 4000,
-                cache_creation: 300
+                cache_creation: 300,
+                cache_creation_1h: 0
             }
         );
     }
 
     #[test]
+    fn anthropic_one_hour_cache_writes_are_counted_apart() {
+        let body = br#"{"usage":{"input_tokens":20,"output_tokens":7,"cache_creation_input_tokens":300,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":100,"ephemeral_1h_input_tokens":200}}}"#;
+        let usage = body_usage(WireFormat::Anthropic, body);
+        assert_eq!((usage.cache_creation, usage.cache_creation_1h), (300, 200));
+    }
+
+    #[test]
     fn a_hidden_usage_chunk_is_dropped_and_counted() {
-        let mut tap = StreamTap::new(WireFormat::OpenAi, true);
+        let mut tap = StreamTap::new(WireFormat::OpenAi, true, usize::MAX);
         let content = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}],\"usage\":null}\n\n";
         let usage =
             "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\n";
-        let out = tap.feed(Bytes::from(format!("{content}{usage}data: [DONE]\n\n")));
+        let out = tap
+            .feed(Bytes::from(format!("{content}{usage}data: [DONE]\n\n")))
+            .expect("no limit");
         assert_eq!(out, Bytes::from(format!("{content}data: [DONE]\n\n")));
         assert_eq!(
             tap.usage(),
@@ -367,35 +483,84 @@ mod tests {
 
     #[test]
     fn a_shown_usage_chunk_passes_byte_for_byte() {
-        let mut tap = StreamTap::new(WireFormat::OpenAi, false);
+        let mut tap = StreamTap::new(WireFormat::OpenAi, false, usize::MAX);
         let chunk = Bytes::from_static(b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\ndata: [DO");
-        assert_eq!(tap.feed(chunk.clone()), chunk);
+        assert_eq!(tap.feed(chunk.clone()).expect("no limit"), chunk);
         assert_eq!(tap.usage().output, 2);
         assert!(!tap.finished());
     }
 
     #[test]
     fn anthropic_output_is_the_latest_delta_not_a_sum() {
-        let mut tap = StreamTap::new(WireFormat::Anthropic, false);
-        tap.feed(Bytes::from_static(b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":25,\"cache_creation_input_tokens\":100,\"cache_read_input_tokens\":900,\"output_tokens\":1}}}\n\n"));
-        tap.feed(Bytes::from_static(b"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":10}}\n\n"));
-        tap.feed(Bytes::from_static(b"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":15}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
+        let mut tap = StreamTap::new(WireFormat::Anthropic, false, usize::MAX);
+        tap.feed(Bytes::from_static(b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":25,\"cache_creation_input_tokens\":100,\"cache_read_input_tokens\":900,\"output_tokens\":1}}}\n\n")).expect("no limit");
+        tap.feed(Bytes::from_static(b"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":10}}\n\n")).expect("no limit");
+        tap.feed(Bytes::from_static(b"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":15}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")).expect("no limit");
         assert_eq!(
             tap.usage(),
             Usage {
                 input: 25,
                 output: 15,
                 cache_read: 900,
-                cache_creation: 100
+                cache_creation: 100,
+                cache_creation_1h: 0
             }
         );
         assert!(tap.finished());
     }
 
     #[test]
+    fn relayed_text_is_counted_for_estimates() {
+        let mut tap = StreamTap::new(WireFormat::Anthropic, false, usize::MAX);
+        tap.feed(Bytes::from_static(b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n")).expect("no limit");
+        assert_eq!((tap.relayed_chars(), tap.usage_reported()), (5, false));
+        let mut tap = StreamTap::new(WireFormat::OpenAi, false, usize::MAX);
+        tap.feed(Bytes::from_static(
+            b"data: {\"choices\":[{\"delta\":{\"content\":\"Hi there\"}}]}\n\n",
+        ))
+        .expect("no limit");
+        assert_eq!(tap.relayed_chars(), 8);
+    }
+
+    #[test]
     fn an_error_event_is_noticed() {
-        let mut tap = StreamTap::new(WireFormat::Anthropic, false);
-        tap.feed(Bytes::from_static(b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"));
+        let mut tap = StreamTap::new(WireFormat::Anthropic, false, usize::MAX);
+        tap.feed(Bytes::from_static(b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n")).expect("no limit");
         assert_eq!(tap.error(), Some("overloaded_error: Overloaded"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bodies_give_some_usage_without_panicking(body in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            let _ = body_usage(WireFormat::OpenAi, &body);
+            let _ = body_usage(WireFormat::Anthropic, &body);
+        }
+
+        #[test]
+        fn any_usage_numbers_are_read_without_panicking(
+            a in proptest::num::i64::ANY, b in proptest::num::i64::ANY, c in proptest::num::i64::ANY,
+        ) {
+            let openai = format!(r#"{{"usage":{{"prompt_tokens":{a},"completion_tokens":{b},"prompt_tokens_details":{{"cached_tokens":{c}}}}}}}"#);
+            let usage = body_usage(WireFormat::OpenAi, openai.as_bytes());
+            let _ = usage.total();
+            let anthropic = format!(r#"{{"usage":{{"input_tokens":{a},"output_tokens":{b},"cache_read_input_tokens":{c}}}}}"#);
+            let _ = body_usage(WireFormat::Anthropic, anthropic.as_bytes()).total();
+        }
+
+        #[test]
+        fn arbitrary_streams_never_panic(
+            chunks in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..64), 0..8),
+            hide in proptest::bool::ANY,
+        ) {
+            for format in [WireFormat::OpenAi, WireFormat::Anthropic] {
+                let mut tap = StreamTap::new(format, hide, 128);
+                for chunk in &chunks {
+                    if tap.feed(Bytes::from(chunk.clone())).is_err() {
+                        break;
+                    }
+                }
+                let _ = (tap.usage(), tap.remainder(), tap.finished(), tap.error());
+            }
+        }
     }
 }

@@ -52,6 +52,29 @@ impl AttemptStatus {
     }
 }
 
+/// Where an attempt's token counts come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UsageSource {
+    /// As the upstream reported them.
+    #[default]
+    Reported,
+    /// Estimated by the proxy: the client hung up before the upstream reported usage.
+    Estimated,
+    /// Reported out of range and cut to it.
+    Clamped,
+}
+
+impl UsageSource {
+    /// The name stored in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsageSource::Reported => "reported",
+            UsageSource::Estimated => "estimated",
+            UsageSource::Clamped => "clamped",
+        }
+    }
+}
+
 /// Everything known about one finished upstream attempt.
 #[derive(Clone, Debug)]
 pub struct AttemptRecord {
@@ -74,6 +97,7 @@ pub struct AttemptRecord {
     pub http_status_code: Option<i32>,
     pub error_type: Option<String>,
     pub error_message: Option<String>,
+    pub usage_source: UsageSource,
     pub started_at: DateTime<Utc>,
 }
 

@@ -235,6 +235,7 @@ mod tests {
                 output: 5,
                 cache_read: 2,
                 cache_creation: 0,
+                ..Default::default()
             },
             cost: 100,
             cost_unknown: false,
@@ -244,6 +245,7 @@ mod tests {
             http_status_code: Some(200),
             error_type: None,
             error_message: None,
+            usage_source: Default::default(),
             started_at: Utc
                 .with_ymd_and_hms(2026, 11, 26, hour, 30, 0)
                 .single()

@@ -1,8 +1,13 @@
 //! The writer task: collects records into batches (by size or every `max_delay`), commits each
 //! batch in one transaction, then publishes the finished events.
+//!
+//! One bad row must never cost the others: text is cut to its column's width before insert,
+//! and a batch the database keeps refusing is written again row by row, so only a row that is
+//! refused on its own is rewritten with a marker (and, failing that, logged and dropped).
 
 use std::{collections::HashMap, time::Duration};
 
+use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
@@ -40,8 +45,16 @@ impl Default for BatchLimits {
     }
 }
 
-/// Commit attempts before a batch is given up (and logged).
-const COMMIT_TRIES: u32 = 6;
+/// Retries of a whole batch before it is written row by row.
+const BATCH_RETRIES: usize = 4;
+/// Widths of the log's text columns (characters).
+const MODEL_CHARS: usize = 128;
+const ERROR_TYPE_CHARS: usize = 64;
+const REQUEST_ID_CHARS: usize = 64;
+/// Error messages are TEXT, but a log row has no use for more than this.
+const ERROR_MESSAGE_CHARS: usize = 2000;
+/// The model name stored for a row the database refused as it was.
+const REFUSED_MODEL: &str = "(refused)";
 
 pub async fn run(
     db: DatabaseConnection,
@@ -67,7 +80,7 @@ pub async fn run(
 }
 
 async fn write(db: &DatabaseConnection, events: &EventBus, batch: Vec<Message>) {
-    let mut attempts = Vec::new();
+    let mut attempts: Vec<AttemptRecord> = Vec::new();
     let mut disables = Vec::new();
     let mut flushes = Vec::new();
     for message in batch {
@@ -77,33 +90,99 @@ async fn write(db: &DatabaseConnection, events: &EventBus, batch: Vec<Message>) 
             Message::Flush(done) => flushes.push(done),
         }
     }
+    for record in &mut attempts {
+        fit_columns(record);
+    }
     if !attempts.is_empty() || !disables.is_empty() {
-        let mut delay = Duration::from_millis(50);
-        let mut committed = None;
-        for attempt in 1..=COMMIT_TRIES {
-            match commit(db, &attempts, &disables).await {
-                Ok(ids) => {
-                    committed = Some(ids);
-                    break;
-                }
-                Err(error) => {
-                    tracing::warn!(attempt, records = attempts.len(), error = %error, "log batch commit failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                }
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(50))
+            .with_max_delay(Duration::from_secs(2))
+            .with_max_times(BATCH_RETRIES);
+        let committed = (|| commit(db, &attempts, &disables))
+            .retry(backoff)
+            .notify(|error, wait| {
+                tracing::warn!(records = attempts.len(), error = %error, ?wait, "log batch commit failed; retrying");
+            })
+            .await;
+        let ids = match committed {
+            Ok(ids) => ids,
+            Err(error) => {
+                tracing::error!(records = attempts.len(), error = %error, "a log batch keeps failing; writing it row by row");
+                row_by_row(db, &mut attempts, &disables).await
             }
-        }
-        match committed {
-            Some(ids) => publish(events, attempts, &ids),
-            None => tracing::error!(
-                records = attempts.len(),
-                "giving up on a log batch after {COMMIT_TRIES} failed commits"
-            ),
-        }
+        };
+        publish(events, attempts, &ids);
     }
     for done in flushes {
         let _ = done.send(());
     }
+}
+
+/// Writes a refused batch one record per transaction, so a row the database refuses costs
+/// only itself; such a row is tried once more with its text replaced by a marker.
+async fn row_by_row(
+    db: &DatabaseConnection,
+    attempts: &mut [AttemptRecord],
+    disables: &[(i32, String, DateTime<Utc>)],
+) -> HashMap<(String, i32), i64> {
+    if !disables.is_empty()
+        && let Err(error) = commit(db, &[], disables).await
+    {
+        tracing::error!(error = %error, "cannot persist automatic key disables");
+    }
+    let mut ids = HashMap::with_capacity(attempts.len());
+    for record in attempts.iter_mut() {
+        match commit(db, std::slice::from_ref(record), &[]).await {
+            Ok(done) => ids.extend(done),
+            Err(error) => {
+                tracing::warn!(request_id = %record.request_id, error = %error, "the database refused a log row; storing it with a marker");
+                mark_refused(record);
+                match commit(db, std::slice::from_ref(record), &[]).await {
+                    Ok(done) => ids.extend(done),
+                    Err(error) => {
+                        tracing::error!(request_id = %record.request_id, cost = record.cost, error = %error, "a log row was dropped");
+                    }
+                }
+            }
+        }
+    }
+    ids
+}
+
+/// The first `max` characters of `text`, without NUL and other control characters a
+/// database may refuse (newlines and tabs stay).
+fn fit(text: &str, max: usize) -> Option<String> {
+    let clean = |c: &char| !c.is_control() || matches!(c, '\n' | '\t');
+    if text.chars().count() <= max && text.chars().all(|c| clean(&c)) {
+        return None;
+    }
+    Some(text.chars().filter(clean).take(max).collect())
+}
+
+/// Cuts every free-text field of `record` to its column's width.
+fn fit_columns(record: &mut AttemptRecord) {
+    if let Some(model) = fit(&record.model, MODEL_CHARS) {
+        record.model = model.into();
+    }
+    if let Some(id) = fit(&record.request_id, REQUEST_ID_CHARS) {
+        record.request_id = id.into();
+    }
+    for (field, max) in [
+        (&mut record.error_type, ERROR_TYPE_CHARS),
+        (&mut record.error_message, ERROR_MESSAGE_CHARS),
+    ] {
+        if let Some(text) = field.as_deref().and_then(|t| fit(t, max)) {
+            *field = Some(text);
+        }
+    }
+}
+
+/// What is left of a refused row: its numbers (so spend still lands) under a marker model.
+fn mark_refused(record: &mut AttemptRecord) {
+    record.model = REFUSED_MODEL.into();
+    record.error_type = Some("log_row_refused".into());
+    record.error_message = None;
+    record.key_name = None;
 }
 
 /// Log rows, rollups, token spend and key disables, in one transaction. Returns the new log
@@ -205,6 +284,7 @@ fn log_row(record: &AttemptRecord) -> api_request_log::ActiveModel {
         http_status_code: Set(record.http_status_code),
         error_type: Set(record.error_type.clone()),
         error_message: Set(record.error_message.clone()),
+        usage_source: Set(record.usage_source.as_str().to_string()),
         create_time: Set(record.started_at),
         update_time: Set(Utc::now()),
         ..Default::default()
@@ -242,5 +322,17 @@ fn publish(events: &EventBus, attempts: Vec<AttemptRecord>, ids: &HashMap<(Strin
             first_byte_ms: record.first_byte_ms,
             at: record.started_at,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_cut_to_the_column_and_loses_control_characters() {
+        assert_eq!(fit("gpt-4o", 128), None);
+        assert_eq!(fit("a\0b\nc", 128).as_deref(), Some("ab\nc"));
+        assert_eq!(fit(&"é".repeat(130), 128), Some("é".repeat(128)));
     }
 }

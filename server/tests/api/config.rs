@@ -256,7 +256,7 @@ async fn the_price_table_is_seeded_on_first_start() {
     assert_eq!(entry["memo"], "USD per million tokens");
     assert_eq!(
         entry["value"]["claude-sonnet-4-5"],
-        json!({"input": 3.0, "output": 15.0, "cache_read": 0.3, "cache_write": 3.75})
+        json!({"input": 3.0, "output": 15.0, "cache_read": 0.3, "cache_write": 3.75, "cache_write_1h": 6.0})
     );
     assert_eq!(entry["value"]["gpt-4o"]["input"], 2.5);
 }

@@ -43,6 +43,7 @@ fn record(
             output: 3 * n,
             cache_read: n,
             cache_creation: 2 * n,
+            ..Default::default()
         },
         cost: 1_000 * n,
         cost_unknown: false,
@@ -56,6 +57,7 @@ fn record(
         http_status_code: Some(200),
         error_type: None,
         error_message: None,
+        usage_source: Default::default(),
         started_at,
     }
 }

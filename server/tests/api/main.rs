@@ -18,6 +18,7 @@ mod proxy_access;
 mod proxy_accounting;
 mod proxy_failover;
 mod proxy_formats;
+mod proxy_hostile;
 mod proxy_identity;
 mod recorder;
 mod schema;

@@ -2,6 +2,9 @@
 //! forward proxy and a SOCKS5 proxy that record what crossed them.
 //!
 //! The upstream's behaviour is chosen by the key it is called with: `sk-<behaviour>-<anything>`.
+//! Besides the honest failures (rate limits, 5xx, auth) there are hostile ones: absurd
+//! `retry-after` values, error bodies that echo the key or quote billing words, redirects,
+//! headers that name the account, events without end and usage that overflows.
 
 use std::{
     sync::{Arc, Mutex},
@@ -67,6 +70,7 @@ impl MockUpstream {
                 post(count_tokens),
             )
             .route("/api/internal", post(amp_balance))
+            .route("/v1/redirected", axum::routing::any(redirected))
             .route(
                 "/v1/dashboard/billing/credit_grants",
                 axum::routing::get(openai_credit),
@@ -125,7 +129,7 @@ fn behaviour(secret: &str) -> &str {
 }
 
 /// Answers for the failure behaviours; `None` means answer normally.
-async fn failure(behaviour: &str) -> Option<Response> {
+async fn failure(behaviour: &str, secret: &str) -> Option<Response> {
     let json = |status: u16, body: Value| {
         (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
     };
@@ -168,8 +172,40 @@ async fn failure(behaviour: &str) -> Option<Response> {
         ),
         "credit" => json(
             400,
-            json!({"type": "error", "error": {"type": "invalid_request_error", "message": "Your credit balance is too low to access the Anthropic API."}}),
+            json!({"type": "error", "error": {"type": "billing_error", "message": "Your credit balance is too low to access the Anthropic API."}}),
         ),
+        // A request error whose message quotes billing words (as one echoing the client's
+        // input would).
+        "echo400" => json(
+            400,
+            json!({"error": {"message": "invalid model 'insufficient_quota billing_error Your credit balance is too low'", "type": "invalid_request_error", "param": "model", "code": null}}),
+        ),
+        "echo500" => json(
+            500,
+            json!({"error": {"message": "cannot handle 'insufficient_quota billing_error Your credit balance is too low'", "type": "server_error"}}),
+        ),
+        "echokey" => json(
+            500,
+            json!({"error": {"message": format!("internal error for key {secret}"), "type": "server_error", "key": secret}}),
+        ),
+        "retryinf" | "resetinf" => {
+            let mut response = json(
+                429,
+                json!({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}),
+            );
+            let (name, value) = if behaviour == "retryinf" {
+                ("retry-after", "1e300")
+            } else {
+                ("x-ratelimit-reset-requests", "99999999999999999999h")
+            };
+            response.headers_mut().insert(name, value.parse().unwrap());
+            response
+        }
+        "redirect" => Response::builder()
+            .status(307)
+            .header("location", "/v1/redirected")
+            .body(Body::empty())
+            .unwrap(),
         "bad400" => json(
             400,
             json!({"error": {"message": "messages: field required", "type": "invalid_request_error", "param": "messages", "code": null}}),
@@ -184,6 +220,17 @@ async fn failure(behaviour: &str) -> Option<Response> {
         }
         _ => return None,
     })
+}
+
+/// Where the `redirect` behaviour points; it records whatever arrives.
+async fn redirected(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(&shared, &uri, &headers, &body);
+    axum::Json(json!({"error": {"message": "followed a redirect"}})).into_response()
 }
 
 fn record(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Value {
@@ -229,13 +276,17 @@ async fn openai(
         Err(response) => return *response,
     };
     let behaviour = behaviour(&secret).to_string();
-    if let Some(response) = failure(&behaviour).await {
+    if let Some(response) = failure(&behaviour, &secret).await {
         return response;
     }
     let model = body["model"].as_str().unwrap_or("gpt-4o").to_string();
     let (prompt, completion, cached) = OPENAI_USAGE;
-    let usage = json!({"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+    let mut usage = json!({"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
                        "prompt_tokens_details": {"cached_tokens": cached}});
+    if behaviour == "overflow" {
+        usage = json!({"prompt_tokens": i64::MAX, "completion_tokens": 10, "total_tokens": i64::MAX,
+                       "prompt_tokens_details": {"cached_tokens": -1}});
+    }
     if body["stream"] != true || behaviour == "jsononly" {
         let mut response = axum::Json(json!({
             "id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": model,
@@ -249,6 +300,17 @@ async fn openai(
         response
             .headers_mut()
             .insert("x-ratelimit-remaining-requests", "99".parse().unwrap());
+        if behaviour == "leaky" {
+            for (name, value) in [
+                ("openai-organization", "org-secret-pool-account"),
+                ("openai-project", "proj_secret"),
+                ("anthropic-organization-id", "0000-secret"),
+                ("set-cookie", "__cf_bm=secret; path=/"),
+                ("openai-processing-ms", "42"),
+            ] {
+                response.headers_mut().insert(name, value.parse().unwrap());
+            }
+        }
         return response;
     }
     let include_usage = body["stream_options"]["include_usage"] == true;
@@ -271,6 +333,21 @@ async fn openai(
         .await;
         if behaviour == "gate" {
             shared.gate.notified().await;
+        }
+        if behaviour == "bigevent" {
+            // An event that never ends: 64 KiB pieces without a blank line, up to 8 MiB.
+            let piece = "x".repeat(64 * 1024);
+            let _ = sender
+                .send(Ok(Bytes::from(
+                    "data: {\"choices\":[{\"delta\":{\"content\":\"",
+                )))
+                .await;
+            for _ in 0..128 {
+                if sender.send(Ok(Bytes::from(piece.clone()))).await.is_err() {
+                    return;
+                }
+            }
+            return;
         }
         send(
             &mut sender,
@@ -318,7 +395,7 @@ async fn anthropic(
             .into_response();
     }
     let behaviour = behaviour(&secret).to_string();
-    if let Some(response) = failure(&behaviour).await {
+    if let Some(response) = failure(&behaviour, &secret).await {
         return response;
     }
     let model = body["model"]

@@ -58,6 +58,7 @@ async fn records_that_overflow_the_queue_are_written_before_flush_returns() {
             http_status_code: Some(200),
             error_type: None,
             error_message: None,
+            usage_source: Default::default(),
             started_at: Utc::now(),
         });
     }
