@@ -38,8 +38,15 @@ impl TestApp {
 
     /// Starts a server on a fresh database without logging in.
     pub async fn spawn_anonymous() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a server on a fresh database, with start-up settings changed by `change`,
+    /// without logging in.
+    pub async fn spawn_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         let database = TestDatabase::create().await;
-        let settings = database.settings();
+        let mut settings = database.settings();
+        change(&mut settings);
         let shutdown = CancellationToken::new();
         let state = app::build_state(settings, shutdown.clone())
             .await

@@ -1,9 +1,12 @@
 //! Black-box tests of AMP Pool over HTTP and WebSocket, one binary for every surface.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod anonymous;
 mod auth;
 mod cli;
 mod config;
+mod graphql_limits;
+mod graphql_trace;
 mod health;
 mod helpers;
 mod insight_balances;
