@@ -3,12 +3,10 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql_axum::{
-    GraphQLProtocol, GraphQLRequest, GraphQLResponse, rejection::GraphQLRejection,
-};
+use async_graphql_axum::GraphQLProtocol;
 use axum::{
     Extension, Json, Router,
-    extract::{DefaultBodyLimit, State, WebSocketUpgrade},
+    extract::{ConnectInfo, State, WebSocketUpgrade},
     http::{HeaderMap, StatusCode, header::AUTHORIZATION},
     response::{IntoResponse, Response},
     routing::get,
@@ -17,11 +15,11 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_http::trace::TraceLayer;
+use tower_http::{timeout::RequestBodyDeadlineLayer, trace::TraceLayer};
 
 use crate::{
     access::AccessGate,
-    auth::{JwtKeys, LoginLimiter},
+    auth::{JwtKeys, LoginLimiter, password::Hasher},
     config::{ConfigError, Settings},
     db,
     events::EventBus,
@@ -38,9 +36,6 @@ use crate::{
 
 /// How long in-flight requests may take to finish once shutdown begins.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Largest GraphQL request body (bulk key imports are big).
-const GRAPHQL_BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 /// Connects to the database, applies migrations and prepares everything the server shares.
 pub async fn build_state(
@@ -63,7 +58,8 @@ pub async fn build_state(
     let jwt = JwtKeys::new(jwt_secret.as_bytes(), settings.jwt_ttl());
 
     let password = settings.admin_password.as_ref().map(|p| p.expose_secret());
-    match admins::bootstrap(&db, &settings.admin_username, password)
+    let hasher = Arc::new(Hasher::default());
+    match admins::bootstrap(&db, &hasher, &settings.admin_username, password)
         .await
         .map_err(|e| startup("create the first admin", e))?
     {
@@ -142,6 +138,7 @@ pub async fn build_state(
         metrics,
         jwt: Arc::new(jwt),
         login_limiter: Arc::new(LoginLimiter::default()),
+        hasher,
         shutdown,
     };
     tokio::spawn(refresh_periodically(state.clone()));
@@ -203,14 +200,18 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .route(
             "/graphql",
-            get(crate::console::graphiql)
-                .post(graphql)
-                .layer(DefaultBodyLimit::max(GRAPHQL_BODY_LIMIT)),
+            get(crate::console::graphiql).post(crate::graphql::endpoint::post),
         )
         .route("/graphql/ws", get(graphql_ws))
         .layer(Extension(schema))
         .merge(proxy::router())
         .merge(crate::console::router())
+        .layer(tower::util::option_layer(crate::http::cors::layer(
+            &state.settings.cors_origins,
+        )))
+        .layer(RequestBodyDeadlineLayer::new(
+            std::time::Duration::from_secs(state.settings.body_read_timeout_secs),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -218,23 +219,14 @@ pub fn router(state: AppState) -> Router {
 /// Serves `listener` until `state.shutdown` is cancelled, lets in-flight requests finish (for
 /// at most [`SHUTDOWN_GRACE`]), then waits until the writer has committed every record.
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
-    let shutdown = state.shutdown.clone();
-    let server = axum::serve(
+    let result = crate::http::serve::serve(
         listener,
-        router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+        router(state.clone()),
+        (&*state.settings).into(),
+        state.shutdown.clone(),
+        SHUTDOWN_GRACE,
     )
-    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    let grace = async {
-        shutdown.cancelled().await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    let result = tokio::select! {
-        result = server => result,
-        () = grace => {
-            tracing::warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "in-flight requests did not finish in time; closing them");
-            Ok(())
-        }
-    };
+    .await;
     state.recorder.flush().await;
     result
 }
@@ -359,39 +351,16 @@ fn same_secret(given: &str, expected: &str) -> bool {
     given.as_slice().ct_eq(expected.as_slice()).into()
 }
 
-async fn graphql(
-    State(state): State<AppState>,
-    Extension(schema): Extension<AppSchema>,
-    headers: HeaderMap,
-    request: Result<GraphQLRequest, GraphQLRejection>,
-) -> Response {
-    // A body that is not a GraphQL request still gets an answer in GraphQL's error format.
-    let request = match request {
-        Ok(request) => request,
-        Err(rejection) => {
-            let body = json!({"errors": [{
-                "message": format!("the request body is not a GraphQL request: {}", rejection.0),
-                "extensions": {"code": "BAD_REQUEST"},
-            }]});
-            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
-        }
-    };
-    let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let auth = state.jwt.authenticate(authorization);
-    let request = request
-        .into_inner()
-        .data(auth)
-        .data(crate::graphql::key_loader(&state));
-    GraphQLResponse::from(schema.execute(request).await).into_response()
-}
-
 async fn graphql_ws(
     State(state): State<AppState>,
     Extension(schema): Extension<AppSchema>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| crate::graphql::socket::serve(socket, state, schema, protocol))
+        .on_upgrade(move |socket| {
+            crate::graphql::socket::serve(socket, state, schema, protocol, peer.ip())
+        })
 }

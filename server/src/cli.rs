@@ -5,6 +5,7 @@ use std::io::BufRead;
 use secrecy::ExposeSecret;
 
 use crate::{
+    auth::password::Hasher,
     config::{AdminCommand, ConfigError, Settings, TokenCommand},
     db, graphql,
     service::{access_tokens, admins},
@@ -66,7 +67,7 @@ pub async fn admin(settings: &Settings, command: AdminCommand) -> Result<(), Con
     };
     let db = db::connect(settings).await?;
     db::migrate(&db).await?;
-    admins::set_password(&db, &username, &password)
+    admins::set_password(&db, &Hasher::default(), &username, &password)
         .await
         .map_err(|error| ConfigError(format!("cannot set the password: {error}")))?;
     println!("password set for {username:?}");

@@ -18,6 +18,13 @@ pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
 /// Default upstream for AMP keys.
 pub const DEFAULT_AMP_BASE_URL: &str = "https://ampcode.com";
 
+/// Default cap on open connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 2048;
+/// Default time for a request's headers (and for an idle keep-alive connection).
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 15;
+/// Default time for a whole request body.
+pub const DEFAULT_BODY_READ_TIMEOUT_SECS: u64 = 60;
+
 /// `amp-pool`: a self-hosted pool and proxy for OpenAI, Anthropic and AMP API keys.
 #[derive(Debug, Parser)]
 #[command(name = "amp-pool", version, about)]
@@ -110,6 +117,21 @@ pub struct Settings {
     /// expire within seconds.
     #[arg(skip)]
     pub jwt_ttl_override: Option<std::time::Duration>,
+    /// Browser origins (e.g. `https://admin.example.com`) allowed to call the server
+    /// cross-site, comma-separated; none by default.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
+    /// Most connections open at once; past it a new connection gets a 503 and is closed.
+    /// Keep it below the open-file limit (`ulimit -n`), which upstream connections share.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS, global = true)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers; an idle keep-alive connection is
+    /// closed after the same time.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = DEFAULT_HEADER_READ_TIMEOUT_SECS, global = true)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send a whole request body.
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = DEFAULT_BODY_READ_TIMEOUT_SECS, global = true)]
+    pub body_read_timeout_secs: u64,
 }
 
 impl Default for Settings {
@@ -128,6 +150,10 @@ impl Default for Settings {
             anthropic_base_url: DEFAULT_ANTHROPIC_BASE_URL.into(),
             amp_base_url: DEFAULT_AMP_BASE_URL.into(),
             jwt_ttl_override: None,
+            cors_origins: Vec::new(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout_secs: DEFAULT_HEADER_READ_TIMEOUT_SECS,
+            body_read_timeout_secs: DEFAULT_BODY_READ_TIMEOUT_SECS,
         }
     }
 }
@@ -165,6 +191,19 @@ impl Settings {
             return Err(ConfigError(
                 "JWT_SECRET must be at least 16 characters (or unset to generate one)".into(),
             ));
+        }
+        for origin in &self.cors_origins {
+            check_origin(origin)
+                .map_err(|why| ConfigError(format!("CORS_ORIGINS: {origin:?} {why}")))?;
+        }
+        for (name, value) in [
+            ("MAX_CONNECTIONS", self.max_connections as u64),
+            ("HEADER_READ_TIMEOUT_SECS", self.header_read_timeout_secs),
+            ("BODY_READ_TIMEOUT_SECS", self.body_read_timeout_secs),
+        ] {
+            if value == 0 {
+                return Err(ConfigError(format!("{name} must be at least 1")));
+            }
         }
         if self.jwt_ttl_hours == 0 {
             return Err(ConfigError("JWT_TTL_HOURS must be at least 1".into()));
@@ -211,7 +250,7 @@ impl Settings {
     /// One line describing the effective configuration, secrets masked.
     pub fn summary(&self) -> String {
         format!(
-            "listen={}:{} database={} db_echo={} admin={:?} jwt_secret={} openai={} anthropic={} amp={} amp_api_key={}",
+            "listen={}:{} database={} db_echo={} admin={:?} jwt_secret={} openai={} anthropic={} amp={} amp_api_key={} cors_origins=[{}] max_connections={} header_read_timeout={}s body_read_timeout={}s",
             self.host,
             self.port,
             redact_url(&self.database_url),
@@ -230,6 +269,10 @@ impl Settings {
             } else {
                 "unset"
             },
+            self.cors_origins.join(","),
+            self.max_connections,
+            self.header_read_timeout_secs,
+            self.body_read_timeout_secs,
         )
     }
 }
@@ -248,6 +291,19 @@ pub fn parse_http_url(value: &str) -> Result<Url, &'static str> {
         return Err("must name a host");
     }
     Ok(url)
+}
+
+/// Checks that `origin` is a bare origin such as `https://admin.example.com:8443`.
+fn check_origin(origin: &str) -> Result<(), &'static str> {
+    let url = parse_http_url(origin)?;
+    let bare = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    let with_port = url.port().map(|port| format!("{bare}:{port}"));
+    if origin != bare && Some(origin) != with_port.as_deref() {
+        return Err(
+            "must be an origin: scheme, host and port only, e.g. https://admin.example.com",
+        );
+    }
+    Ok(())
 }
 
 /// Hides the password of a URL such as `postgres://user:pw@host/db`.
@@ -311,6 +367,24 @@ mod tests {
         assert_eq!(at("sqlite://pool.db"), std::path::Path::new("."));
         assert_eq!(at("sqlite::memory:"), std::path::Path::new("data"));
         assert_eq!(at("postgres://u@h/db"), std::path::Path::new("data"));
+    }
+
+    #[test]
+    fn a_cors_origin_with_a_path_is_refused() {
+        let settings = Settings {
+            cors_origins: vec!["https://admin.example.com/console".into()],
+            ..Settings::default()
+        };
+        let error = settings.validate().expect_err("an origin has no path");
+        assert!(error.0.starts_with("CORS_ORIGINS: "), "{error}");
+        let fine = Settings {
+            cors_origins: vec![
+                "https://admin.example.com".into(),
+                "http://127.0.0.1:5173".into(),
+            ],
+            ..Settings::default()
+        };
+        assert!(fine.validate().is_ok());
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod entity;
 pub mod error;
 pub mod events;
 pub mod graphql;
+pub mod http;
 pub mod live_config;
 pub mod metrics;
 pub mod pool;

@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     access::AccessGate,
-    auth::{JwtKeys, LoginLimiter},
+    auth::{JwtKeys, LoginLimiter, password::Hasher},
     config::Settings,
     events::EventBus,
     live_config::LiveConfig,
@@ -40,6 +40,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     /// Limits admin login attempts.
     pub login_limiter: Arc<LoginLimiter>,
+    /// Hashes and checks passwords, a few at a time.
+    pub hasher: Arc<Hasher>,
     /// Cancelled when the server begins to shut down.
     pub shutdown: CancellationToken,
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{admin, state};
 use crate::error::GqlResult;
-use crate::{error::ServiceError, service::admins};
+use crate::{auth::ClientIp, error::ServiceError, service::admins};
 
 /// A fresh admin session.
 #[derive(SimpleObject)]
@@ -52,7 +52,8 @@ pub struct AuthMutation;
 #[Object]
 impl AuthMutation {
     /// Exchanges a username and password for a JWT. The only operation allowed without one.
-    /// Attempts are limited per username; past the limit the answer is `RATE_LIMITED`.
+    /// Attempts are limited per client address and per username, and only a few passwords
+    /// are checked at a time; past either limit the answer is `RATE_LIMITED`.
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -60,14 +61,14 @@ impl AuthMutation {
         password: String,
     ) -> GqlResult<LoginPayload> {
         let app = state(ctx)?;
-        if !app.login_limiter.allow(&username) {
-            return Err(ServiceError::RateLimited(
-                "too many login attempts for this user; wait a minute and try again".into(),
-            )
-            .into());
+        let client = ctx.data_opt::<ClientIp>().map(|client| client.0);
+        if let Err(why) = app.login_limiter.allow(client, &username) {
+            tracing::warn!(client = ?client, "admin login refused: {why}");
+            return Err(ServiceError::RateLimited(why.into()).into());
         }
-        let Some(found) = admins::authenticate(&app.db, &username, &password).await? else {
-            tracing::warn!(username = ?username, "failed admin login");
+        let Some(found) = admins::authenticate(&app.db, &app.hasher, &username, &password).await?
+        else {
+            tracing::warn!(username = ?username.trim(), client = ?client, "failed admin login");
             return Err(ServiceError::Unauthenticated("wrong username or password".into()).into());
         };
         // The row just read is the newest word on the version (an admin the CLI created or
@@ -95,13 +96,13 @@ impl AuthMutation {
     ) -> GqlResult<bool> {
         let session = admin(ctx)?;
         let app = state(ctx)?;
-        if admins::authenticate(&app.db, &session.username, &current_password)
+        if admins::authenticate(&app.db, &app.hasher, &session.username, &current_password)
             .await?
             .is_none()
         {
             return Err(ServiceError::invalid("currentPassword", "is wrong").into());
         }
-        let changed = admins::set_password(&app.db, &session.username, &new_password)
+        let changed = admins::set_password(&app.db, &app.hasher, &session.username, &new_password)
             .await
             .map_err(|error| match error {
                 ServiceError::InvalidInput { message, .. } => {

@@ -2,6 +2,10 @@
 
 use std::sync::Arc;
 
+use super::{
+    MAX_COMPLEXITY,
+    limits::{MAX_DEPTH, TOO_COMPLEX},
+};
 use async_graphql::{
     ServerError, ServerResult, ValidationResult, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation},
@@ -48,7 +52,24 @@ impl Extension for ErrorCodes {
         next.run(ctx).await.map_err(|errors| {
             errors
                 .into_iter()
-                .map(|error| with_code(error, "GRAPHQL_VALIDATION_FAILED"))
+                .map(|mut error| {
+                    // async-graphql's own limits: a stable code and a sentence that helps.
+                    match error.message.as_str() {
+                        "Query is too complex." => {
+                            error.message = format!(
+                                "the query is too complex (more than {MAX_COMPLEXITY} points; each field counts 1, a timeline 1 per bucket): ask for fewer fields, aliases or buckets"
+                            );
+                            with_code(error, TOO_COMPLEX)
+                        }
+                        "Query is nested too deep." => {
+                            error.message = format!(
+                                "the query is nested too deep: at most {MAX_DEPTH} levels of fields"
+                            );
+                            with_code(error, TOO_COMPLEX)
+                        }
+                        _ => with_code(error, "GRAPHQL_VALIDATION_FAILED"),
+                    }
+                })
                 .collect()
         })
     }

@@ -1,4 +1,6 @@
-//! The admin guard: every root field except `login` and introspection needs an admin session.
+//! The admin guard: every root field except `login` (and `__typename`) needs an admin session.
+//! Introspection is admin-only too: GraphiQL and the console send the JWT, and an anonymous
+//! visitor has no use for the schema.
 //!
 //! It runs once per document, right after parsing and before validation or any resolver, so a
 //! field added later is protected without anyone remembering to protect it.
@@ -15,7 +17,7 @@ use super::extensions::with_code;
 use crate::auth::Authentication;
 
 /// Root fields anyone may ask for.
-const PUBLIC_FIELDS: [&str; 4] = ["login", "__schema", "__type", "__typename"];
+const PUBLIC_FIELDS: [&str; 2] = ["login", "__typename"];
 
 /// Refuses documents that reach protected fields without an admin session.
 pub struct RequireAdmin;

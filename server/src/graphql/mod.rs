@@ -1,19 +1,22 @@
 //! The GraphQL management API: one schema merged from a module per domain.
 //!
-//! Every operation but `login` (and introspection) needs an admin JWT; [`guard::RequireAdmin`]
+//! Every operation but `login` needs an admin JWT (introspection too); [`guard::RequireAdmin`]
 //! enforces that once for the whole schema, before any resolver runs.
 
 mod auth;
 mod config;
+pub mod endpoint;
 mod events;
 mod extensions;
 mod guard;
 mod keys;
+mod limits;
 mod loaders;
 mod logs;
 pub mod socket;
 mod stats;
 mod tokens;
+pub mod trace;
 
 pub use loaders::key_loader;
 
@@ -21,10 +24,12 @@ use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 
 use crate::{auth::AdminSession, auth::Authentication, error::ServiceError, state::AppState};
 
-/// Deepest selection a query may have (GraphiQL's introspection query needs 13).
-const MAX_DEPTH: usize = 16;
-/// Highest complexity a query may have.
-const MAX_COMPLEXITY: usize = 2_000;
+/// Highest complexity a query may have (a timeline counts its buckets).
+pub const MAX_COMPLEXITY: usize = 2_000;
+/// Deepest recursion the parser and validator may go into.
+const MAX_RECURSION: usize = 32;
+/// Most directives on one field.
+const MAX_DIRECTIVES: usize = 8;
 
 /// The full schema type.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -60,10 +65,16 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
         MutationRoot::default(),
         SubscriptionRoot::default(),
     )
-    .limit_depth(MAX_DEPTH)
+    .limit_depth(limits::MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
+    .limit_recursive_depth(MAX_RECURSION)
+    .limit_directives(MAX_DIRECTIVES)
+    // The size check prepares the request (parsing it) before async-graphql's own checks
+    // and the guard walk the document, and long before validation expands it.
+    .extension(trace::OperationSpan)
     .extension(extensions::ErrorCodes)
-    .extension(guard::RequireAdmin);
+    .extension(guard::RequireAdmin)
+    .extension(limits::DocumentLimits);
     if let Some(state) = state {
         builder = builder.data(state);
     }

@@ -24,6 +24,7 @@ pub async fn serve(
     state: AppState,
     schema: AppSchema,
     protocol: GraphQLProtocol,
+    client: std::net::IpAddr,
 ) {
     let (mut sink, stream) = socket.split();
     let (outgoing, mut to_send) = futures::channel::mpsc::channel::<Message>(16);
@@ -43,6 +44,7 @@ pub async fn serve(
             }
             let mut data = Data::default();
             data.insert(auth);
+            data.insert(crate::auth::ClientIp(client));
             data.insert(crate::graphql::key_loader(&loader_state));
             Ok(data)
         })

@@ -18,6 +18,8 @@ use crate::{
 
 /// Longest range a statistics query may cover.
 const MAX_RANGE_DAYS: i64 = 400;
+/// Longest range of an hourly timeline (744 buckets); longer ones are asked for by day.
+const MAX_HOURLY_RANGE_DAYS: i64 = 31;
 
 /// Common ranges ending now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
@@ -308,7 +310,9 @@ impl StatsQuery {
     }
 
     /// One point per hour or day of the range (empty buckets included), optionally for one
-    /// key, model or provider. Days are days in the range's `timeZone`.
+    /// key, model or provider. Days are days in the range's `timeZone`. An hourly timeline
+    /// spans at most 31 days; each bucket counts 1 towards the query's complexity.
+    #[graphql(complexity = "timeline_complexity(&range, granularity, child_complexity)")]
     async fn stats_timeline(
         &self,
         ctx: &Context<'_>,
@@ -319,6 +323,17 @@ impl StatsQuery {
         provider: Option<Provider>,
     ) -> GqlResult<Vec<TimelinePoint>> {
         let (range, zone) = range.resolve()?;
+        if granularity == Granularity::Hour
+            && range.to - range.from > Duration::days(MAX_HOURLY_RANGE_DAYS)
+        {
+            return Err(ServiceError::invalid(
+                "range",
+                format!(
+                    "an hourly timeline may span at most {MAX_HOURLY_RANGE_DAYS} days; ask for DAY granularity over longer ranges"
+                ),
+            )
+            .into());
+        }
         let dimensions = Dimensions {
             key_id,
             model,
@@ -338,6 +353,22 @@ impl StatsQuery {
             })
             .collect())
     }
+}
+
+/// A timeline's complexity: one point per bucket it would return, plus what each point asks
+/// for, so many aliased timelines cannot make one request build millions of values.
+fn timeline_complexity(range: &StatsRange, granularity: Granularity, child: usize) -> usize {
+    let Ok((range, _)) = range.resolve() else {
+        return child;
+    };
+    let span = range.to - range.from;
+    let buckets = match granularity {
+        Granularity::Hour => span.num_hours() + 1,
+        Granularity::Day => span.num_days() + 1,
+    };
+    usize::try_from(buckets)
+        .unwrap_or(usize::MAX)
+        .saturating_add(child)
 }
 
 /// Figures grouped by a text column (`model` or `provider`), sorted.

@@ -11,7 +11,7 @@ use sea_orm::{
 
 use super::{secrets::random_token, validate};
 use crate::{
-    auth::password::{self, MIN_PASSWORD_LEN},
+    auth::password::{Hasher, MIN_PASSWORD_LEN},
     entity::admin_user::{ActiveModel, Column, Entity as AdminUsers, Model},
     error::ServiceError,
 };
@@ -30,6 +30,7 @@ pub enum Bootstrap {
 /// Creates the first admin when there is none.
 pub async fn bootstrap(
     db: &impl ConnectionTrait,
+    hasher: &Hasher,
     username: &str,
     configured_password: Option<&str>,
 ) -> Result<Bootstrap, ServiceError> {
@@ -43,7 +44,7 @@ pub async fn bootstrap(
             (password.clone(), Bootstrap::CreatedWithPassword(password))
         }
     };
-    set_password(db, username, &password).await?;
+    set_password(db, hasher, username, &password).await?;
     Ok(outcome)
 }
 
@@ -79,6 +80,7 @@ pub fn write_initial_password(
 /// version is bumped, so every session issued with the old password ends.
 pub async fn set_password(
     db: &impl ConnectionTrait,
+    hasher: &Hasher,
     username: &str,
     password: &str,
 ) -> Result<Model, ServiceError> {
@@ -89,7 +91,7 @@ pub async fn set_password(
             format!("must be at least {MIN_PASSWORD_LEN} characters"),
         ));
     }
-    let hash = password::hash(password.to_string()).await?;
+    let hash = hasher.hash(password.to_string()).await?;
     let now = Utc::now();
     match find(db, &username).await? {
         Some(admin) => {
@@ -116,15 +118,14 @@ pub async fn set_password(
 /// wrong password, so timing does not tell which usernames exist.
 pub async fn authenticate(
     db: &impl ConnectionTrait,
+    hasher: &Hasher,
     username: &str,
     password: &str,
 ) -> Result<Option<Model>, ServiceError> {
-    let Some(admin) = find(db, username.trim()).await? else {
-        password::hash(password.to_string()).await?;
-        return Ok(None);
-    };
-    let matches = password::verify(admin.password_hash.clone(), password.to_string()).await?;
-    Ok(matches.then_some(admin))
+    let admin = find(db, username.trim()).await?;
+    let stored = admin.as_ref().map(|admin| admin.password_hash.as_str());
+    let matches = hasher.verify(stored, password.to_string()).await?;
+    Ok(admin.filter(|_| matches))
 }
 
 /// Bumps admin `id`'s token version, which ends every session issued before; returns the admin

@@ -179,17 +179,23 @@ async fn garbage_in_the_authorization_header_is_refused() {
 }
 
 #[tokio::test]
-async fn introspection_is_open_so_graphiql_can_load_the_schema() {
-    let app = TestApp::spawn_anonymous().await;
+async fn introspection_needs_an_admin_token() {
+    let app = TestApp::spawn().await;
 
-    let response = app
+    let anonymous = app
         .graphql_with(None, "{ __schema { queryType { name } } }", json!({}))
         .await;
+    let single_type = app
+        .graphql_with(None, "{ __type(name: \"ApiKey\") { name } }", json!({}))
+        .await;
+    let admin = app
+        .graphql("{ __schema { queryType { name } } }", json!({}))
+        .await;
 
-    assert_eq!(
-        data(&response)["__schema"]["queryType"]["name"],
-        "QueryRoot"
-    );
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
+    assert!(anonymous["data"].is_null(), "{anonymous}");
+    assert_eq!(error_code(&single_type), "UNAUTHENTICATED");
+    assert_eq!(data(&admin)["__schema"]["queryType"]["name"], "QueryRoot");
 }
 
 #[tokio::test]

@@ -1,11 +1,14 @@
 //! Black-box tests of AMP Pool over HTTP and WebSocket, one binary for every surface.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod anonymous;
 mod auth;
 mod cli;
 mod config;
 mod console;
 mod destinations;
+mod graphql_limits;
+mod graphql_trace;
 mod health;
 mod helpers;
 mod insight_balances;

@@ -69,9 +69,14 @@ async fn a_password_set_by_the_cli_ends_sessions_at_the_periodic_reload() {
     let app = TestApp::spawn().await;
 
     // What `amp-pool admin set-password` does, on the same database.
-    amp_pool::service::admins::set_password(&app.state.db, ADMIN_USERNAME, "set-by-the-cli")
-        .await
-        .unwrap();
+    amp_pool::service::admins::set_password(
+        &app.state.db,
+        &app.state.hasher,
+        ADMIN_USERNAME,
+        "set-by-the-cli",
+    )
+    .await
+    .unwrap();
 
     // Tokens are checked against memory, not the database: the change shows after the reload.
     assert_eq!(
@@ -332,9 +337,10 @@ async fn the_first_admins_random_password_goes_to_a_private_file_not_the_log() {
         "the password is in the log: {text}"
     );
     assert!(text.contains("initial-admin-password.txt"), "{text}");
-    let admin = amp_pool::service::admins::authenticate(&state.db, ADMIN_USERNAME, password)
-        .await
-        .unwrap();
+    let admin =
+        amp_pool::service::admins::authenticate(&state.db, &state.hasher, ADMIN_USERNAME, password)
+            .await
+            .unwrap();
     assert!(admin.is_some(), "the written password logs in");
     state.shutdown.cancel();
 }
@@ -376,9 +382,14 @@ async fn a_password_in_a_base_url_is_masked_and_kept_when_sent_back() {
 #[tokio::test]
 async fn an_admin_created_by_the_cli_can_log_in_before_the_periodic_reload() {
     let app = TestApp::spawn().await;
-    amp_pool::service::admins::set_password(&app.state.db, "operator", "operator-pass-1")
-        .await
-        .unwrap();
+    amp_pool::service::admins::set_password(
+        &app.state.db,
+        &app.state.hasher,
+        "operator",
+        "operator-pass-1",
+    )
+    .await
+    .unwrap();
 
     let token = app.login("operator", "operator-pass-1").await;
 

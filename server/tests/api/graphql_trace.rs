@@ -1,0 +1,137 @@
+//! Each GraphQL operation leaves one log line in its own span, with no variables. Read from
+//! the real binary's log, since a test's own subscriber would race with the other tests.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::mpsc::{Receiver, channel},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_PASSWORD, TestDatabase};
+
+/// The binary, stopped when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the binary and returns it, its base URL and its log lines.
+fn start(database: &TestDatabase, folder: &std::path::Path) -> (Server, String, Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_amp-pool"))
+        .env_clear()
+        .envs([
+            ("HOST", "127.0.0.1"),
+            ("PORT", "0"),
+            ("DATABASE_URL", database.url()),
+            ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ("RUST_LOG", "info"),
+            ("OPENAI_BASE_URL", "http://127.0.0.1:9"),
+            ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9"),
+            ("AMP_BASE_URL", "http://127.0.0.1:9"),
+        ])
+        .current_dir(folder)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the server starts within 60 s");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            let base = rest.split_whitespace().next().unwrap().to_string();
+            return (server, base, lines);
+        }
+    }
+}
+
+/// The first log line containing every one of `needles`, waiting up to 10 s for it.
+fn line_with(lines: &Receiver<String>, seen: &mut Vec<String>, needles: &[&str]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(found) = seen
+            .iter()
+            .find(|line| needles.iter().all(|needle| line.contains(needle)))
+        {
+            return found.clone();
+        }
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("no log line with {needles:?} in:\n{}", seen.join("\n")),
+        }
+    }
+}
+
+async fn post(base: &str, body: Value) -> reqwest::Response {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("{base}/graphql"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn each_operation_is_logged_with_its_name_type_and_outcome_but_not_its_variables() {
+    let database = TestDatabase::create().await;
+    let folder = tempfile::tempdir().unwrap();
+    let (_server, base, lines) = start(&database, folder.path());
+
+    let login = post(
+        &base,
+        json!({
+            "query": "mutation SignIn($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
+            "variables": {"u": "admin", "p": ADMIN_PASSWORD},
+        }),
+    )
+    .await;
+    let login_id = login.headers()["x-amp-pool-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let refused = post(&base, json!({"query": "query Keys { keys { id } }"})).await;
+    let refused_id = refused.headers()["x-amp-pool-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+
+    let mut seen = Vec::new();
+    let logged_in = line_with(&lines, &mut seen, &[&login_id, "graphql operation"]);
+    assert!(logged_in.contains("operation=SignIn"), "{logged_in}");
+    assert!(logged_in.contains("kind=mutation"), "{logged_in}");
+    assert!(logged_in.contains("admin=-"), "{logged_in}");
+    assert!(logged_in.contains("outcome=ok"), "{logged_in}");
+    let refused_line = line_with(&lines, &mut seen, &[&refused_id, "graphql operation"]);
+    assert!(refused_line.contains("operation=Keys"), "{refused_line}");
+    assert!(refused_line.contains("kind=query"), "{refused_line}");
+    assert!(
+        refused_line.contains("outcome=UNAUTHENTICATED"),
+        "{refused_line}"
+    );
+    assert!(
+        !seen.iter().any(|line| line.contains(ADMIN_PASSWORD)),
+        "the password was logged:\n{}",
+        seen.join("\n")
+    );
+}
