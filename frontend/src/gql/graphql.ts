@@ -336,7 +336,7 @@ export type LogEventsSubscription = { requestEvents: { phase: RequestPhase, requ
 export type ConfigsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type ConfigsQuery = { configs: Array<{ key: string, value: unknown, memo: string, updateTime: string }> };
+export type ConfigsQuery = { configs: Array<{ key: string, value: unknown, memo: string, updateTime: string | null }> };
 
 export type SetConfigMutationVariables = Exact<{
   key: string;
@@ -344,7 +344,7 @@ export type SetConfigMutationVariables = Exact<{
 }>;
 
 
-export type SetConfigMutation = { setConfig: { key: string, value: unknown, memo: string, updateTime: string } };
+export type SetConfigMutation = { setConfig: { key: string, value: unknown, memo: string, updateTime: string | null } };
 
 export type ThresholdKeysQueryVariables = Exact<{ [key: string]: never; }>;
 

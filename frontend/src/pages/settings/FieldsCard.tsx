@@ -14,7 +14,7 @@ import { useSaveSetting } from './useSaveSetting';
 export interface Entry {
   key: string;
   value: unknown;
-  updateTime: string;
+  updateTime?: string | null;
 }
 
 function ThresholdsEditor({ id, value, onChange }: { id: string; value?: Record<string, number>; onChange?: (v: Record<string, number>) => void }) {
