@@ -101,6 +101,22 @@ impl TestApp {
         data(&response)["createKey"]["id"].as_i64().unwrap()
     }
 
+    /// Adds keys of one provider at `base_url`, each in its own priority tier (0, 1, …), so
+    /// they are tried in the order given; returns their ids.
+    pub async fn add_keys_in_order(
+        &self,
+        provider: &str,
+        secrets: &[&str],
+        base_url: &str,
+    ) -> Vec<i64> {
+        let mut ids = Vec::new();
+        for (priority, secret) in secrets.iter().enumerate() {
+            let extra = json!({"baseUrl": base_url, "priority": priority});
+            ids.push(self.add_key(provider, secret, extra).await);
+        }
+        ids
+    }
+
     /// Creates a client token through GraphQL and returns its secret.
     pub async fn client_token(&self, input: Value) -> String {
         let mut full = json!({"name": "client"});

@@ -31,18 +31,8 @@ async fn keys(app: &TestApp) -> Vec<Value> {
 async fn billing_words_in_an_error_message_never_disable_a_key() {
     let app = TestApp::spawn().await;
     let upstream = MockUpstream::start().await;
-    app.add_key(
-        "OPENAI",
-        "sk-echo400-1",
-        json!({"baseUrl": upstream.url, "priority": 0}),
-    )
-    .await;
-    app.add_key(
-        "OPENAI",
-        "sk-echo500-2",
-        json!({"baseUrl": upstream.url, "priority": 1}),
-    )
-    .await;
+    app.add_keys_in_order("OPENAI", &["sk-echo400-1", "sk-echo500-2"], &upstream.url)
+        .await;
     let token = app.client_token(json!({})).await;
 
     for _ in 0..3 {
@@ -76,26 +66,14 @@ async fn billing_words_in_an_error_message_never_disable_a_key() {
 async fn the_same_failure_on_two_keys_is_answered_without_blaming_the_second_key() {
     let app = TestApp::spawn().await;
     let upstream = MockUpstream::start().await;
-    let first = app
-        .add_key(
+    let ids = app
+        .add_keys_in_order(
             "OPENAI",
-            "sk-e500-1",
-            json!({"baseUrl": upstream.url, "priority": 0}),
+            &["sk-e500-1", "sk-e500-2", "sk-ok-key-3"],
+            &upstream.url,
         )
         .await;
-    let second = app
-        .add_key(
-            "OPENAI",
-            "sk-e500-2",
-            json!({"baseUrl": upstream.url, "priority": 1}),
-        )
-        .await;
-    app.add_key(
-        "OPENAI",
-        "sk-ok-key-3",
-        json!({"baseUrl": upstream.url, "priority": 2}),
-    )
-    .await;
+    let (first, second) = (ids[0], ids[1]);
     let token = app.client_token(json!({})).await;
 
     let response = app.v1("/v1/chat/completions", &token, chat()).await;
@@ -127,22 +105,10 @@ async fn a_request_that_times_out_on_two_keys_is_answered_504_and_the_second_key
         json!({}),
     )
     .await;
-    app.add_key(
+    app.add_keys_in_order(
         "OPENAI",
-        "sk-hang-1",
-        json!({"baseUrl": upstream.url, "priority": 0}),
-    )
-    .await;
-    app.add_key(
-        "OPENAI",
-        "sk-hang-2",
-        json!({"baseUrl": upstream.url, "priority": 1}),
-    )
-    .await;
-    app.add_key(
-        "OPENAI",
-        "sk-hang-3",
-        json!({"baseUrl": upstream.url, "priority": 2}),
+        &["sk-hang-1", "sk-hang-2", "sk-hang-3"],
+        &upstream.url,
     )
     .await;
     let token = app.client_token(json!({})).await;
@@ -168,22 +134,10 @@ async fn a_request_that_times_out_on_two_keys_is_answered_504_and_the_second_key
 async fn absurd_rate_limit_headers_cool_the_key_for_at_most_a_day() {
     let app = TestApp::spawn().await;
     let upstream = MockUpstream::start().await;
-    app.add_key(
+    app.add_keys_in_order(
         "OPENAI",
-        "sk-retryinf-1",
-        json!({"baseUrl": upstream.url, "priority": 0}),
-    )
-    .await;
-    app.add_key(
-        "OPENAI",
-        "sk-resetinf-2",
-        json!({"baseUrl": upstream.url, "priority": 1}),
-    )
-    .await;
-    app.add_key(
-        "OPENAI",
-        "sk-ok-key-3",
-        json!({"baseUrl": upstream.url, "priority": 2}),
+        &["sk-retryinf-1", "sk-resetinf-2", "sk-ok-key-3"],
+        &upstream.url,
     )
     .await;
     let token = app.client_token(json!({})).await;
@@ -364,7 +318,7 @@ async fn a_broken_chunked_body_is_a_400_and_only_a_large_one_a_413() {
         ),
     )
     .await;
-    assert_eq!(status, 413);
+    assert_eq!(status, 413, "{body}");
     assert_eq!(body["error"]["code"], "request_too_large");
 }
 
