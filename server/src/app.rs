@@ -252,7 +252,7 @@ pub async fn run(settings: Settings) -> Result<(), ConfigError> {
     let local = listener
         .local_addr()
         .map_err(|e| ConfigError(e.to_string()))?;
-    tracing::info!("AMP Pool listening on http://{local} (GraphiQL at /graphql)");
+    tracing::info!("AMP Pool listening on http://{local} (the console at /, GraphiQL at /graphql)");
     serve(listener, state)
         .await
         .map_err(|error| ConfigError(format!("server error: {error}")))?;
