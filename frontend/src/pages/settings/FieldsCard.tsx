@@ -158,7 +158,7 @@ export function FieldsCard({ spec, entry, onSaved }: { spec: SettingSpec; entry:
                   field.kind === 'secret' &&
                   (field.name in kept ? (
                     <Space size={4}>
-                      {t('settings.secretSet')}
+                      {t('settings.secretSet', { masked: kept[field.name] })}
                       <Button
                         type="link"
                         size="small"

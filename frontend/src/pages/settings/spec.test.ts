@@ -53,12 +53,12 @@ describe('settings forms', () => {
     expect(buildValue(models, { openai: [], anthropic: ['claude-x'] }, {})).toEqual({ anthropic: ['claude-x'] });
   });
 
-  it('never puts a stored secret in the form, and keeps it unless replaced or removed', () => {
+  it('never puts a stored (masked) secret in the form, and sends it back unless replaced or removed', () => {
     const metrics = specOf('metrics')!;
-    const { typed } = splitValue(metrics, { token: 's3cret-token' });
+    const { typed } = splitValue(metrics, { token: 's3cr…oken' });
     expect(typed.token).toBe('');
-    const kept = storedSecrets(metrics, { token: 's3cret-token' });
-    expect(buildValue(metrics, typed, {}, kept)).toEqual({ token: 's3cret-token' });
+    const kept = storedSecrets(metrics, { token: 's3cr…oken' });
+    expect(buildValue(metrics, typed, {}, kept)).toEqual({ token: 's3cr…oken' });
     expect(buildValue(metrics, { token: 'new-one' }, {}, kept)).toEqual({ token: 'new-one' });
     expect(buildValue(metrics, typed, {}, {})).toEqual({ token: null });
   });

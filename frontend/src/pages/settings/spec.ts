@@ -110,7 +110,10 @@ export function splitValue(spec: SettingSpec, value: unknown): { typed: Record<s
   return { typed, extras };
 }
 
-/** The secrets a stored value holds, by field: kept on save unless replaced or removed. */
+/**
+ * The secrets a stored value holds, by field, in the masked form the API shows them: kept on save
+ * unless replaced or removed (the server keeps the stored secret when sent its masked form).
+ */
 export function storedSecrets(spec: SettingSpec, value: unknown): Record<string, string> {
   const stored = isObject(value) ? value : {};
   const out: Record<string, string> = {};
