@@ -67,15 +67,12 @@ test('a refused setting shows the error at its field and changes nothing', async
   });
   await field.fill('5');
   await save.click();
-  // The server names the field (`proxy.max_attempts`) and its range; the console shows the
-  // sentence at that field.
-  const serverError = error.filter({ hasText: /max_attempts|from 1 to 10/i }).first();
-  await serverError.waitFor();
-  const byServer = await serverError.textContent();
+  await error.filter({ hasText: /from 1 to 10/ }).first().waitFor();
+  const byServer = await error.first().textContent();
   await screenshot(page, 'settings-refused-by-the-server');
 
   assert.equal(byConsole, 'Must be at least 1.');
-  assert.match(byServer, /max_attempts|from 1 to 10/i);
+  assert.match(byServer, /from 1 to 10/);
   assert.deepEqual(await stored(), storedBefore);
   await done();
 });

@@ -64,7 +64,7 @@ test('a proxied request shows in the live feed, then in the logs, then in the to
   assert.match(drawer, /Input tokens\s*12(?!\d)/);
   assert.match(drawer, /Output tokens\s*30(?!\d)/);
   // $0.00033 exactly: gpt-4o at $2.5 / $10 per million tokens, 12 in and 30 out.
-  assert.match(drawer, /\(330,000 nano-USD\)/);
+  assert.match(drawer, /\$0\.00033\s*\(330,000 nano-USD\)/);
   assert.equal(requests, '10');
   assert.equal(tokens, '420');
   assert.equal(cost, '$0.0033');

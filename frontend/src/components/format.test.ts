@@ -5,6 +5,16 @@ describe('formatMoney', () => {
     expect(formatMoney(0.0123)).toBe('$0.0123');
     expect(formatMoney(0.5)).toBe('$0.5000');
   });
+  it('shows sub-cent costs with two significant digits', () => {
+    expect(formatMoney(0.00033)).toBe('$0.00033');
+    expect(formatMoney(0.0000012)).toBe('$0.0000012');
+    expect(formatMoney(0.0003)).toBe('$0.00030');
+    expect(formatMoney(-0.00033)).toBe('-$0.00033');
+  });
+  it('keeps four decimals down to a tenth of a cent', () => {
+    expect(formatMoney(0.0033)).toBe('$0.0033');
+    expect(formatMoney(0.001)).toBe('$0.0010');
+  });
   it('shows a dollar or more with two decimals and separators', () => {
     expect(formatMoney(1234.5)).toBe('$1,234.50');
     expect(formatMoney(1)).toBe('$1.00');

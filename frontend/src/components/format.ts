@@ -3,15 +3,22 @@ import dayjs from 'dayjs';
 
 const EMPTY = '—';
 
-/** US dollars: 2 decimals from $1 up, 4 below (so small costs stay visible): `$0.0123`. */
+/**
+ * US dollars: 2 decimals from $1 up, 4 below (`$0.0123`), and below a cent as many as two
+ * significant digits need, so one request's cost stays visible: `$0.00033`.
+ */
 export function formatMoney(usd: number | null | undefined): string {
   if (usd === null || usd === undefined || !Number.isFinite(usd)) return EMPTY;
-  const small = Math.abs(usd) < 1 && usd !== 0;
+  const abs = Math.abs(usd);
+  let decimals = 2;
+  if (abs !== 0 && abs < 1) decimals = 4;
+  // 0.00033 → 5 decimals (two significant digits); capped where Intl stops.
+  if (abs !== 0 && abs < 0.01) decimals = Math.min(20, Math.max(4, 1 - Math.floor(Math.log10(abs))));
   return new Intl.NumberFormat('en-US', {
     style: 'currency',
     currency: 'USD',
-    minimumFractionDigits: small ? 4 : 2,
-    maximumFractionDigits: small ? 4 : 2,
+    minimumFractionDigits: decimals,
+    maximumFractionDigits: decimals,
   }).format(usd);
 }
 

@@ -33,8 +33,8 @@ type Documents = {
     "\n  query RequestLogs($first: Int, $after: String, $filter: RequestLogFilter) {\n    requestLogs(first: $first, after: $after, filter: $filter) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        ...LogFields\n      }\n    }\n  }\n": typeof types.RequestLogsDocument,
     "\n  query LogKeys {\n    keys {\n      id\n      name\n      provider\n    }\n  }\n": typeof types.LogKeysDocument,
     "\n  subscription LogEvents($filter: RequestEventFilter) {\n    requestEvents(filter: $filter) {\n      phase\n      requestId\n      attempt\n      logId\n    }\n  }\n": typeof types.LogEventsDocument,
-    "\n  query Configs {\n    configs {\n      key\n      value\n      memo\n      updateTime\n    }\n  }\n": typeof types.ConfigsDocument,
-    "\n  mutation SetConfig($key: String!, $value: JSON!) {\n    setConfig(key: $key, value: $value) {\n      key\n      value\n      memo\n      updateTime\n    }\n  }\n": typeof types.SetConfigDocument,
+    "\n  query Configs {\n    configs {\n      key\n      value\n      memo\n      isSet\n      description\n      updateTime\n    }\n  }\n": typeof types.ConfigsDocument,
+    "\n  mutation SetConfig($key: String!, $value: JSON!) {\n    setConfig(key: $key, value: $value) {\n      key\n      value\n      memo\n      isSet\n      description\n      updateTime\n    }\n  }\n": typeof types.SetConfigDocument,
     "\n  query ThresholdKeys {\n    keys {\n      id\n      name\n    }\n  }\n": typeof types.ThresholdKeysDocument,
     "\n  fragment TokenFields on AccessToken {\n    id\n    name\n    tokenPrefix\n    enabled\n    expiresAt\n    expired\n    models\n    budget\n    spend\n    rpmLimit\n    lastUsedAt\n    memo\n    createTime\n  }\n": typeof types.TokenFieldsFragmentDoc,
     "\n  query AccessTokens {\n    accessTokens {\n      ...TokenFields\n    }\n  }\n": typeof types.AccessTokensDocument,
@@ -61,8 +61,8 @@ const documents: Documents = {
     "\n  query RequestLogs($first: Int, $after: String, $filter: RequestLogFilter) {\n    requestLogs(first: $first, after: $after, filter: $filter) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      nodes {\n        ...LogFields\n      }\n    }\n  }\n": types.RequestLogsDocument,
     "\n  query LogKeys {\n    keys {\n      id\n      name\n      provider\n    }\n  }\n": types.LogKeysDocument,
     "\n  subscription LogEvents($filter: RequestEventFilter) {\n    requestEvents(filter: $filter) {\n      phase\n      requestId\n      attempt\n      logId\n    }\n  }\n": types.LogEventsDocument,
-    "\n  query Configs {\n    configs {\n      key\n      value\n      memo\n      updateTime\n    }\n  }\n": types.ConfigsDocument,
-    "\n  mutation SetConfig($key: String!, $value: JSON!) {\n    setConfig(key: $key, value: $value) {\n      key\n      value\n      memo\n      updateTime\n    }\n  }\n": types.SetConfigDocument,
+    "\n  query Configs {\n    configs {\n      key\n      value\n      memo\n      isSet\n      description\n      updateTime\n    }\n  }\n": types.ConfigsDocument,
+    "\n  mutation SetConfig($key: String!, $value: JSON!) {\n    setConfig(key: $key, value: $value) {\n      key\n      value\n      memo\n      isSet\n      description\n      updateTime\n    }\n  }\n": types.SetConfigDocument,
     "\n  query ThresholdKeys {\n    keys {\n      id\n      name\n    }\n  }\n": types.ThresholdKeysDocument,
     "\n  fragment TokenFields on AccessToken {\n    id\n    name\n    tokenPrefix\n    enabled\n    expiresAt\n    expired\n    models\n    budget\n    spend\n    rpmLimit\n    lastUsedAt\n    memo\n    createTime\n  }\n": types.TokenFieldsFragmentDoc,
     "\n  query AccessTokens {\n    accessTokens {\n      ...TokenFields\n    }\n  }\n": types.AccessTokensDocument,
@@ -163,11 +163,11 @@ export function graphql(source: "\n  subscription LogEvents($filter: RequestEven
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query Configs {\n    configs {\n      key\n      value\n      memo\n      updateTime\n    }\n  }\n"): (typeof documents)["\n  query Configs {\n    configs {\n      key\n      value\n      memo\n      updateTime\n    }\n  }\n"];
+export function graphql(source: "\n  query Configs {\n    configs {\n      key\n      value\n      memo\n      isSet\n      description\n      updateTime\n    }\n  }\n"): (typeof documents)["\n  query Configs {\n    configs {\n      key\n      value\n      memo\n      isSet\n      description\n      updateTime\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation SetConfig($key: String!, $value: JSON!) {\n    setConfig(key: $key, value: $value) {\n      key\n      value\n      memo\n      updateTime\n    }\n  }\n"): (typeof documents)["\n  mutation SetConfig($key: String!, $value: JSON!) {\n    setConfig(key: $key, value: $value) {\n      key\n      value\n      memo\n      updateTime\n    }\n  }\n"];
+export function graphql(source: "\n  mutation SetConfig($key: String!, $value: JSON!) {\n    setConfig(key: $key, value: $value) {\n      key\n      value\n      memo\n      isSet\n      description\n      updateTime\n    }\n  }\n"): (typeof documents)["\n  mutation SetConfig($key: String!, $value: JSON!) {\n    setConfig(key: $key, value: $value) {\n      key\n      value\n      memo\n      isSet\n      description\n      updateTime\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -45,18 +45,25 @@ impl ConfigEntry {
         &self.key
     }
     /// The stored value, any JSON; a known setting that was never set shows its default.
+    /// Secrets (`metrics.token`) are masked (`scra…cret`); sending the masked form back to
+    /// `setConfig` keeps the stored secret.
     async fn value(&self) -> Json<Value> {
-        match (&self.stored, self.setting) {
-            (Some(stored), _) => Json(config_entries::value_of(stored)),
-            (None, Some(setting)) => Json(setting.default_value()),
-            (None, None) => Json(Value::Null),
-        }
+        let value = match (&self.stored, self.setting) {
+            (Some(stored), _) => config_entries::value_of(stored),
+            (None, Some(setting)) => setting.default_value(),
+            (None, None) => Value::Null,
+        };
+        Json(registry::redacted(&self.key, value))
     }
     /// The value in force now, every field filled in (defaults for fields not set); null for
-    /// free-form entries, which the server does not read.
+    /// free-form entries, which the server does not read. Secrets are masked as in `value`.
     async fn effective_value(&self) -> Option<Json<Value>> {
-        self.setting
-            .map(|setting| Json(setting.current_value(&self.live)))
+        self.setting.map(|setting| {
+            Json(registry::redacted(
+                &self.key,
+                setting.current_value(&self.live),
+            ))
+        })
     }
     /// The default of a known setting; null for free-form entries.
     async fn default_value(&self) -> Option<Json<Value>> {
@@ -133,7 +140,8 @@ impl ConfigMutation {
     /// `models`, `network`, `proxy`, `retention`) whose value has the documented shape and
     /// ranges, or start with `ui.` (free-form JSON for the console). Anything else is
     /// `BAD_USER_INPUT` with `extensions.field` naming the offending field (`key`, or a path
-    /// such as `proxy.first_byte_timeout_ms`). Settings take effect at once.
+    /// such as `proxy.first_byte_timeout_ms`). Settings take effect at once. A secret sent back
+    /// in the masked form it is shown in (`metrics.token`) keeps the stored secret.
     async fn set_config(
         &self,
         ctx: &Context<'_>,

@@ -158,8 +158,49 @@ pub async fn store(
     memo: Option<&str>,
     current: &LiveSettings,
 ) -> Result<config_entry::Model, ServiceError> {
-    check(key, value, current)?;
-    config_entries::set(db, key, value, memo).await
+    let value = match secret_field(key) {
+        Some(_) => {
+            let stored = config_entries::get(db, key)
+                .await?
+                .map(|entry| config_entries::value_of(&entry));
+            keep_masked_secrets(key, value, stored.as_ref())
+        }
+        None => value.clone(),
+    };
+    check(key, &value, current)?;
+    config_entries::set(db, key, &value, memo).await
+}
+
+/// The secret field of a setting, if it has one: `metrics.token`.
+fn secret_field(key: &str) -> Option<&'static str> {
+    (key == METRICS_KEY).then_some("token")
+}
+
+/// `value` as it may be shown: a secret field (`metrics.token`) masked with
+/// [`crate::secret::mask`], so no answer ever carries it in clear.
+pub fn redacted(key: &str, mut value: Value) -> Value {
+    if let Some(field) = secret_field(key)
+        && let Some(secret) = value.get_mut(field)
+        && let Some(text) = secret.as_str()
+    {
+        *secret = Value::String(crate::secret::mask(text));
+    }
+    value
+}
+
+/// `value` with a secret field that equals the masked form of the `stored` one replaced by the
+/// stored secret: a form that sends back what it was shown keeps the secret.
+fn keep_masked_secrets(key: &str, value: &Value, stored: Option<&Value>) -> Value {
+    let mut value = value.clone();
+    if let Some(field) = secret_field(key)
+        && let Some(stored_secret) = stored.and_then(|stored| stored.get(field))
+        && let Some(stored_text) = stored_secret.as_str()
+        && let Some(sent) = value.get_mut(field)
+        && sent.as_str() == Some(crate::secret::mask(stored_text).as_str())
+    {
+        *sent = stored_secret.clone();
+    }
+    value
 }
 
 /// The settings the stored `entries` amount to: a known key that is not stored, or whose stored

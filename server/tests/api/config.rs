@@ -305,3 +305,66 @@ async fn a_known_key_with_the_wrong_shape_is_refused_and_nothing_changes() {
         .await;
     assert_eq!(data(&proxy)["config"]["isSet"], false);
 }
+
+#[tokio::test]
+async fn the_metrics_token_is_never_shown_and_sending_its_masked_form_back_keeps_it() {
+    let app = TestApp::spawn().await;
+    let set = app
+        .graphql(
+            "mutation { setConfig(key: \"metrics\", value: {token: \"scrape-secret-123\"}) { value effectiveValue } }",
+            json!({}),
+        )
+        .await;
+    let listed = app
+        .graphql(
+            "{ configs { key value effectiveValue } config(key: \"metrics\") { value effectiveValue } }",
+            json!({}),
+        )
+        .await;
+    assert!(!set.to_string().contains("scrape-secret-123"), "{set}");
+    assert!(
+        !listed.to_string().contains("scrape-secret-123"),
+        "{listed}"
+    );
+    let shown = data(&listed)["config"]["value"].clone();
+    assert_eq!(shown, json!({"token": "scra…-123"}));
+    assert_eq!(data(&listed)["config"]["effectiveValue"], shown);
+
+    let sent_back = app
+        .graphql(
+            "mutation($v: JSON!) { setConfig(key: \"metrics\", value: $v) { value } }",
+            json!({"v": shown}),
+        )
+        .await;
+
+    assert_eq!(data(&sent_back)["setConfig"]["value"], shown);
+    let scrape = |token: &'static str| {
+        app.http
+            .get(app.url("/metrics"))
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+    };
+    assert_eq!(scrape("scrape-secret-123").await.unwrap().status(), 200);
+    assert_eq!(scrape("scra…-123").await.unwrap().status(), 401);
+}
+
+#[tokio::test]
+async fn a_new_metrics_token_replaces_the_stored_one() {
+    let app = TestApp::spawn().await;
+    for token in ["first-secret-123", "second-secret-456"] {
+        app.graphql(
+            "mutation($v: JSON!) { setConfig(key: \"metrics\", value: $v) { key } }",
+            json!({"v": {"token": token}}),
+        )
+        .await;
+    }
+
+    let scrape = |token: &'static str| {
+        app.http
+            .get(app.url("/metrics"))
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+    };
+    assert_eq!(scrape("second-secret-456").await.unwrap().status(), 200);
+    assert_eq!(scrape("first-secret-123").await.unwrap().status(), 401);
+}

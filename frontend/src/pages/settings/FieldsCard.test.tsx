@@ -18,7 +18,7 @@ function renderProxyCard(client: Client) {
   return render(
     <Provider value={client}>
       <App>
-        <FieldsCard spec={specOf('proxy')!} entry={{ key: 'proxy', value: { max_attempts: 3 }, updateTime: '2026-11-26T12:00:00Z' }} onSaved={() => undefined} />
+        <FieldsCard spec={specOf('proxy')!} entry={{ key: 'proxy', value: { max_attempts: 3 }, isSet: true, updateTime: '2026-11-26T12:00:00Z' }} onSaved={() => undefined} />
       </App>
     </Provider>,
   );
@@ -54,6 +54,49 @@ describe('a settings card', () => {
     const variables = executeMutation.mock.calls[0][0].variables as { key: string; value: Record<string, unknown> };
     expect(variables.key).toBe('proxy');
     expect(variables.value).toMatchObject({ max_attempts: 3, first_byte_timeout_ms: 120_000 });
+    expect(variables.value).not.toHaveProperty('default_user_agent');
+  });
+
+  it('tags a setting at its default, explains it, and saves the network switch as true', async () => {
+    const { client, executeMutation } = mockClient(() => ({ data: { setConfig: null } }));
+    render(
+      <Provider value={client}>
+        <App>
+          <FieldsCard
+            spec={specOf('network')!}
+            entry={{ key: 'network', value: { allow_link_local_upstreams: false }, isSet: false, description: 'Link-local addresses.', updateTime: null }}
+            onSaved={() => undefined}
+          />
+        </App>
+      </Provider>,
+    );
+    expect(screen.getByTestId('setting-network-default')).toHaveTextContent('default');
+    expect(within(screen.getByTestId('setting-network')).getByText(/cloud metadata addresses/)).toBeInTheDocument();
+    fireEvent.click(screen.getByTestId('setting-network-allow_link_local_upstreams'));
+    fireEvent.click(screen.getByTestId('setting-network-save'));
+    await waitFor(() => expect(executeMutation).toHaveBeenCalledTimes(1), { timeout: 10_000 });
+    const variables = executeMutation.mock.calls[0][0].variables as { key: string; value: Record<string, unknown> };
+    expect(variables).toEqual({ key: 'network', value: { allow_link_local_upstreams: true } });
+  });
+
+  it('shows no default tag once a value is stored', () => {
+    const { client } = mockClient(() => ({ data: { setConfig: null } }));
+    renderProxyCard(client);
+    expect(screen.queryByTestId('setting-proxy-default')).not.toBeInTheDocument();
+  });
+
+  it('does not pin the server-filled User-Agent when saving a never-set proxy card', async () => {
+    const { client, executeMutation } = mockClient(() => ({ data: { setConfig: null } }));
+    render(
+      <Provider value={client}>
+        <App>
+          <FieldsCard spec={specOf('proxy')!} entry={{ key: 'proxy', value: { max_attempts: 3, default_user_agent: 'amp-pool/0.1.0' }, isSet: false }} onSaved={() => undefined} />
+        </App>
+      </Provider>,
+    );
+    fireEvent.click(screen.getByTestId('setting-proxy-save'));
+    await waitFor(() => expect(executeMutation).toHaveBeenCalledTimes(1), { timeout: 10_000 });
+    const variables = executeMutation.mock.calls[0][0].variables as { value: Record<string, unknown> };
     expect(variables.value).not.toHaveProperty('default_user_agent');
   });
 });

@@ -1,7 +1,7 @@
 // One setting with typed fields (`setting-<key>-<field>`); fields the console does not know are
 // shown and kept in a JSON editor below them.
 import { useState } from 'react';
-import { Alert, Button, Card, Col, Form, Input, InputNumber, Row, Select, Space, Tag, Typography } from 'antd';
+import { Alert, Button, Card, Col, Form, Input, InputNumber, Row, Select, Space, Switch, Tag, Tooltip, Typography } from 'antd';
 import { DeleteOutlined, PlusOutlined } from '@ant-design/icons';
 import { useQuery } from 'urql';
 import { useTranslation } from 'react-i18next';
@@ -14,7 +14,35 @@ import { useSaveSetting } from './useSaveSetting';
 export interface Entry {
   key: string;
   value: unknown;
+  /** False when the value shown is the setting's default (nothing stored). */
+  isSet?: boolean;
+  /** What the setting shapes, from the server (English). */
+  description?: string | null;
   updateTime?: string | null;
+}
+
+/** A card's title: the key (the server's description as its tooltip) and a `default` tag. */
+export function SettingTitle({ settingKey, entry }: { settingKey: string; entry: Entry | undefined }) {
+  const { t } = useTranslation();
+  const isDefault = !entry || entry.isSet === false;
+  return (
+    <Space>
+      <Tooltip title={entry?.description}>
+        <span className="mono">{settingKey}</span>
+      </Tooltip>
+      {isDefault && (
+        <Tag data-testid={`setting-${settingKey}-default`} bordered={false}>
+          {t('settings.defaults')}
+        </Tag>
+      )}
+    </Space>
+  );
+}
+
+/** The card's subtitle: the console's own words for the setting, else the server's description. */
+export function SettingHelp({ settingKey, entry }: { settingKey: string; entry: Entry | undefined }) {
+  const { t } = useTranslation();
+  return <Typography.Paragraph type="secondary">{t(`settings.help.${settingKey}`, { defaultValue: entry?.description ?? '' })}</Typography.Paragraph>;
 }
 
 function ThresholdsEditor({ id, value, onChange }: { id: string; value?: Record<string, number>; onChange?: (v: Record<string, number>) => void }) {
@@ -84,6 +112,8 @@ function FieldInput({ spec, field, ...control }: { spec: SettingSpec; field: Fie
       );
     case 'string':
       return <Input {...control} data-testid={id} placeholder={field.omitWhenEmpty ? t('settings.serverDefault') : undefined} />;
+    case 'bool':
+      return <Switch {...control} data-testid={id} />;
     case 'secret':
       return <Input.Password {...control} data-testid={id} placeholder={t('settings.none')} autoComplete="off" />;
     case 'stringList':
@@ -106,12 +136,23 @@ function FieldInput({ spec, field, ...control }: { spec: SettingSpec; field: Fie
   }
 }
 
+/**
+ * A never-set value without the fields the server fills in itself (`omitWhenEmpty`: its
+ * User-Agent with its version, its model lists), so saving the card does not pin them.
+ */
+function withoutServerDefaults(spec: SettingSpec, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const rest: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const field of spec.fields) if (field.omitWhenEmpty) delete rest[field.name];
+  return rest;
+}
+
 export function FieldsCard({ spec, entry, onSaved }: { spec: SettingSpec; entry: Entry | undefined; onSaved: () => void }) {
   const { t } = useTranslation();
   const [form] = Form.useForm<Record<string, unknown>>();
   const { save, saving, cardError } = useSaveSetting(spec.key, onSaved);
   // Keyed by the entry's update time in the page, so a saved value re-mounts the card.
-  const [initial] = useState(() => splitValue(spec, entry?.value));
+  const [initial] = useState(() => splitValue(spec, entry?.isSet === false ? withoutServerDefaults(spec, entry.value) : entry?.value));
   const [extrasText, setExtrasText] = useState(() => JSON.stringify(initial.extras, null, 2));
   const [extrasError, setExtrasError] = useState<string | null>(null);
   const hasExtras = Object.keys(initial.extras).length > 0;
@@ -136,21 +177,17 @@ export function FieldsCard({ spec, entry, onSaved }: { spec: SettingSpec; entry:
     <Card
       data-testid={`setting-${spec.key}`}
       size="small"
-      title={
-        <Space>
-          <span className="mono">{spec.key}</span>
-          {!entry && <Tag>{t('settings.defaults')}</Tag>}
-        </Space>
-      }
-      extra={entry && <Typography.Text type="secondary">{t('settings.updated', { at: formatDateTime(entry.updateTime) })}</Typography.Text>}
+      title={<SettingTitle settingKey={spec.key} entry={entry} />}
+      extra={entry?.updateTime && <Typography.Text type="secondary">{t('settings.updated', { at: formatDateTime(entry.updateTime) })}</Typography.Text>}
     >
-      <Typography.Paragraph type="secondary">{t(`settings.help.${spec.key}`)}</Typography.Paragraph>
+      <SettingHelp settingKey={spec.key} entry={entry} />
       <Form form={form} layout="vertical" onFinish={submit} initialValues={initial.typed}>
         <Row gutter={16}>
           {spec.fields.map((field) => (
             <Col key={field.name} xs={24} md={['stringList', 'urlList', 'eventList', 'thresholds'].includes(field.kind) ? 24 : 12}>
               <Form.Item
                 name={field.name}
+                valuePropName={field.kind === 'bool' ? 'checked' : undefined}
                 label={t(`settings.field.${spec.key}.${field.name}`, { defaultValue: field.name })}
                 tooltip={<span className="mono">{field.name}</span>}
                 rules={[ruleOf((v: unknown) => checkField(field, v), t)]}
@@ -158,7 +195,7 @@ export function FieldsCard({ spec, entry, onSaved }: { spec: SettingSpec; entry:
                   field.kind === 'secret' &&
                   (field.name in kept ? (
                     <Space size={4}>
-                      {t('settings.secretSet')}
+                      {t('settings.secretSet', { masked: kept[field.name] })}
                       <Button
                         type="link"
                         size="small"

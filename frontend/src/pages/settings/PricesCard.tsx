@@ -6,7 +6,7 @@ import { useTranslation } from 'react-i18next';
 import { formatDateTime } from '../../components/format';
 import { PRICE_COLUMNS, pricesToRows, rowsToPrices, type PriceRow, type SettingSpec } from './spec';
 import { useSaveSetting } from './useSaveSetting';
-import type { Entry } from './FieldsCard';
+import { SettingHelp, SettingTitle, type Entry } from './FieldsCard';
 
 type Keyed = PriceRow & { id: number };
 
@@ -40,10 +40,10 @@ export function PricesCard({ spec, entry, onSaved }: { spec: SettingSpec; entry:
     <Card
       data-testid={`setting-${spec.key}`}
       size="small"
-      title={<span className="mono">{spec.key}</span>}
-      extra={entry && <Typography.Text type="secondary">{t('settings.updated', { at: formatDateTime(entry.updateTime) })}</Typography.Text>}
+      title={<SettingTitle settingKey={spec.key} entry={entry} />}
+      extra={entry?.updateTime && <Typography.Text type="secondary">{t('settings.updated', { at: formatDateTime(entry.updateTime) })}</Typography.Text>}
     >
-      <Typography.Paragraph type="secondary">{t('settings.help.model_prices')}</Typography.Paragraph>
+      <SettingHelp settingKey={spec.key} entry={entry} />
       <Space style={{ marginBottom: 12 }}>
         <Input.Search allowClear placeholder={t('settings.filterModels')} value={filter} onChange={(e) => setFilter(e.target.value)} style={{ width: 240 }} />
         <Button

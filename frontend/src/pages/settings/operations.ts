@@ -7,6 +7,8 @@ export const Configs = graphql(`
       key
       value
       memo
+      isSet
+      description
       updateTime
     }
   }
@@ -18,6 +20,8 @@ export const SetConfig = graphql(`
       key
       value
       memo
+      isSet
+      description
       updateTime
     }
   }

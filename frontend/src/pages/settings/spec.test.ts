@@ -18,12 +18,27 @@ describe('settings forms', () => {
     expect(value).toMatchObject({ max_attempts: 2, future_knob: true, connect_timeout_ms: 10_000 });
   });
 
-  it('refuses max_attempts outside 1–20, as the server does', () => {
+  it('refuses max_attempts outside 1–10, as the server does', () => {
     expect(checkField(field(proxy, 'max_attempts'), 0)?.key).toBe('validation.atLeast');
-    expect(checkField(field(proxy, 'max_attempts'), 21)?.key).toBe('validation.atMost');
+    expect(checkField(field(proxy, 'max_attempts'), 11)?.key).toBe('validation.atMost');
     expect(checkField(field(proxy, 'max_attempts'), 2.5)?.key).toBe('validation.integer');
     expect(checkField(field(proxy, 'max_attempts'), 3)).toBeNull();
     expect(checkField(field(proxy, 'connect_timeout_ms'), null)?.key).toBe('validation.required');
+  });
+
+  it('edits the newer proxy and health fields within the server ranges', () => {
+    expect(checkField(field(proxy, 'max_sse_event_bytes'), 1024)?.key).toBe('validation.atLeast');
+    expect(checkField(field(proxy, 'drain_after_disconnect_ms'), 600_001)?.key).toBe('validation.atMost');
+    expect(checkField(field(proxy, 'drain_after_disconnect_ms'), 0)).toBeNull();
+    expect(checkField(field(specOf('health')!, 'max_cooldown_secs'), 0)?.key).toBe('validation.atLeast');
+    const { typed } = splitValue(proxy, {});
+    expect(buildValue(proxy, { ...typed, access_log: false }, {})).toMatchObject({ access_log: false, max_sse_event_bytes: 4_194_304 });
+  });
+
+  it('stores the network switch as a boolean', () => {
+    const network = specOf('network')!;
+    expect(buildValue(network, splitValue(network, { allow_link_local_upstreams: false }).typed, {})).toEqual({ allow_link_local_upstreams: false });
+    expect(buildValue(network, { allow_link_local_upstreams: true }, {})).toEqual({ allow_link_local_upstreams: true });
   });
 
   it('lets a nullable amount be empty but not negative', () => {
@@ -53,12 +68,12 @@ describe('settings forms', () => {
     expect(buildValue(models, { openai: [], anthropic: ['claude-x'] }, {})).toEqual({ anthropic: ['claude-x'] });
   });
 
-  it('never puts a stored secret in the form, and keeps it unless replaced or removed', () => {
+  it('never puts a stored (masked) secret in the form, and sends it back unless replaced or removed', () => {
     const metrics = specOf('metrics')!;
-    const { typed } = splitValue(metrics, { token: 's3cret-token' });
+    const { typed } = splitValue(metrics, { token: 's3cr…oken' });
     expect(typed.token).toBe('');
-    const kept = storedSecrets(metrics, { token: 's3cret-token' });
-    expect(buildValue(metrics, typed, {}, kept)).toEqual({ token: 's3cret-token' });
+    const kept = storedSecrets(metrics, { token: 's3cr…oken' });
+    expect(buildValue(metrics, typed, {}, kept)).toEqual({ token: 's3cr…oken' });
     expect(buildValue(metrics, { token: 'new-one' }, {}, kept)).toEqual({ token: 'new-one' });
     expect(buildValue(metrics, typed, {}, {})).toEqual({ token: null });
   });

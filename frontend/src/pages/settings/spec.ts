@@ -3,7 +3,7 @@
 // here are kept and edited as JSON, so a newer server never loses them.
 import type { Problem } from '../../components/formRules';
 
-export type FieldKind = 'int' | 'number' | 'nullableNumber' | 'string' | 'secret' | 'stringList' | 'urlList' | 'eventList' | 'thresholds';
+export type FieldKind = 'int' | 'number' | 'nullableNumber' | 'string' | 'secret' | 'bool' | 'stringList' | 'urlList' | 'eventList' | 'thresholds';
 export type Unit = 'ms' | 's' | 'bytes' | 'usd' | 'days' | 'rows' | 'attempts' | 'failures';
 
 export interface FieldSpec {
@@ -26,30 +26,40 @@ export interface SettingSpec {
 
 export const ALERT_EVENTS = ['key_disabled', 'balance_low', 'provider_unavailable', 'recovered'];
 
-const U32 = 4_294_967_295;
+const HOUR_MS = 3_600_000;
+const DAY_SECS = 86_400;
+const MIB = 1024 * 1024;
 
 export const SETTINGS: SettingSpec[] = [
   {
     key: 'proxy',
     layout: 'fields',
     fields: [
-      { name: 'max_attempts', kind: 'int', min: 1, max: 20, unit: 'attempts', default: 3 },
-      { name: 'connect_timeout_ms', kind: 'int', min: 1, unit: 'ms', default: 10_000 },
-      { name: 'first_byte_timeout_ms', kind: 'int', min: 1, unit: 'ms', default: 120_000 },
-      { name: 'stream_idle_timeout_ms', kind: 'int', min: 1, unit: 'ms', default: 300_000 },
+      { name: 'max_attempts', kind: 'int', min: 1, max: 10, unit: 'attempts', default: 3 },
+      { name: 'connect_timeout_ms', kind: 'int', min: 100, max: HOUR_MS, unit: 'ms', default: 10_000 },
+      { name: 'first_byte_timeout_ms', kind: 'int', min: 100, max: HOUR_MS, unit: 'ms', default: 120_000 },
+      { name: 'stream_idle_timeout_ms', kind: 'int', min: 100, max: HOUR_MS, unit: 'ms', default: 300_000 },
       { name: 'default_user_agent', kind: 'string', default: '', omitWhenEmpty: true },
-      { name: 'max_body_bytes', kind: 'int', min: 1, unit: 'bytes', default: 33_554_432 },
+      { name: 'max_body_bytes', kind: 'int', min: 1024, max: 256 * MIB, unit: 'bytes', default: 32 * MIB },
+      { name: 'max_sse_event_bytes', kind: 'int', min: 64 * 1024, max: 64 * MIB, unit: 'bytes', default: 4 * MIB },
+      { name: 'drain_after_disconnect_ms', kind: 'int', min: 0, max: HOUR_MS / 6, unit: 'ms', default: 30_000 },
+      { name: 'access_log', kind: 'bool', default: true },
     ],
   },
   {
     key: 'health',
     layout: 'fields',
+    // failure_threshold / failure_window_secs are no longer used; a stored one stays in "Other fields".
     fields: [
-      { name: 'rate_limit_cooldown_secs', kind: 'int', min: 0, unit: 's', default: 60 },
-      { name: 'error_cooldown_secs', kind: 'int', min: 0, unit: 's', default: 10 },
-      { name: 'failure_threshold', kind: 'int', min: 0, max: U32, unit: 'failures', default: 5 },
-      { name: 'failure_window_secs', kind: 'int', min: 0, unit: 's', default: 300 },
+      { name: 'rate_limit_cooldown_secs', kind: 'int', min: 1, max: DAY_SECS, unit: 's', default: 60 },
+      { name: 'error_cooldown_secs', kind: 'int', min: 0, max: DAY_SECS, unit: 's', default: 10 },
+      { name: 'max_cooldown_secs', kind: 'int', min: 1, max: DAY_SECS, unit: 's', default: 600 },
     ],
+  },
+  {
+    key: 'network',
+    layout: 'fields',
+    fields: [{ name: 'allow_link_local_upstreams', kind: 'bool', default: false }],
   },
   { key: 'model_prices', layout: 'prices', fields: [] },
   {
@@ -64,7 +74,7 @@ export const SETTINGS: SettingSpec[] = [
   {
     key: 'balance',
     layout: 'fields',
-    fields: [{ name: 'refresh_interval_secs', kind: 'int', min: 0, unit: 's', default: 3600 }],
+    fields: [{ name: 'refresh_interval_secs', kind: 'int', min: 0, max: 7 * DAY_SECS, unit: 's', default: 3600 }],
   },
   {
     key: 'alerts',
@@ -74,16 +84,16 @@ export const SETTINGS: SettingSpec[] = [
       { name: 'events', kind: 'eventList', default: ALERT_EVENTS },
       { name: 'low_balance_usd', kind: 'nullableNumber', min: 0, unit: 'usd', default: null },
       { name: 'key_thresholds', kind: 'thresholds', default: {} },
-      { name: 'max_attempts', kind: 'int', min: 1, max: U32, unit: 'attempts', default: 4 },
+      { name: 'max_attempts', kind: 'int', min: 1, max: 10, unit: 'attempts', default: 4 },
     ],
   },
   {
     key: 'retention',
     layout: 'fields',
     fields: [
-      { name: 'days', kind: 'int', min: 0, max: U32, unit: 'days', default: 90 },
-      { name: 'batch_size', kind: 'int', min: 1, max: U32, unit: 'rows', default: 1000 },
-      { name: 'interval_secs', kind: 'int', min: 1, unit: 's', default: 3600 },
+      { name: 'days', kind: 'int', min: 0, max: 3650, unit: 'days', default: 90 },
+      { name: 'batch_size', kind: 'int', min: 1, max: 100_000, unit: 'rows', default: 1000 },
+      { name: 'interval_secs', kind: 'int', min: 60, max: DAY_SECS, unit: 's', default: 3600 },
     ],
   },
   { key: 'metrics', layout: 'fields', fields: [{ name: 'token', kind: 'secret', default: null }] },
@@ -110,7 +120,10 @@ export function splitValue(spec: SettingSpec, value: unknown): { typed: Record<s
   return { typed, extras };
 }
 
-/** The secrets a stored value holds, by field: kept on save unless replaced or removed. */
+/**
+ * The secrets a stored value holds, by field, in the masked form the API shows them: kept on save
+ * unless replaced or removed (the server keeps the stored secret when sent its masked form).
+ */
 export function storedSecrets(spec: SettingSpec, value: unknown): Record<string, string> {
   const stored = isObject(value) ? value : {};
   const out: Record<string, string> = {};
@@ -132,6 +145,7 @@ export function buildValue(
   for (const field of spec.fields) {
     let v = typed[field.name];
     if (field.kind === 'secret' || field.kind === 'string') v = typeof v === 'string' ? v : '';
+    if (field.kind === 'bool') v = typeof v === 'boolean' ? v : Boolean(field.default);
     if (field.kind === 'secret' && v === '') v = kept[field.name] ?? null;
     if (field.kind === 'stringList' || field.kind === 'urlList' || field.kind === 'eventList') {
       v = Array.isArray(v) ? v.map((s) => String(s).trim()).filter(Boolean) : [];
