@@ -47,6 +47,11 @@ test('a proxied request shows in the live feed, then in the logs, then in the to
   const logText = await page.getByTestId('logs-table').textContent();
   await logRow.first().click();
   const drawer = await page.getByTestId('log-drawer').textContent();
+  // The drawer slides in: take its picture once it rests against the window's right edge.
+  await page.waitForFunction(() => {
+    const panel = document.querySelector('.ant-drawer-content-wrapper');
+    return panel !== null && Math.abs(panel.getBoundingClientRect().right - window.innerWidth) < 1;
+  });
   await screenshot(page, 'logs-detail');
 
   // Nine more, so the 4-decimal cost on the card is exact: 10 × $0.00033 = $0.0033.
