@@ -50,7 +50,7 @@ export function PricesCard({ spec, entry, onSaved }: { spec: SettingSpec; entry:
           data-testid="setting-model_prices-add"
           icon={<PlusOutlined />}
           onClick={() => {
-            setRows((rs) => [{ id: nextId, model: '', input: 0, output: 0, cache_read: 0, cache_write: 0 }, ...rs]);
+            setRows((rs) => [{ id: nextId, model: '', input: 0, output: 0, cache_read: 0, cache_write: 0, cache_write_1h: null }, ...rs]);
             setNextId((n) => n + 1);
             setFilter('');
           }}

@@ -86,6 +86,8 @@ describe('settings forms', () => {
   it('round-trips the price table and flags duplicate or negative rows', () => {
     const rows = pricesToRows({ 'gpt-4o': { input: 2.5, output: 10, cache_read: 1.25, cache_write: 0 } });
     expect(rowsToPrices(rows)).toEqual({ value: { 'gpt-4o': { input: 2.5, output: 10, cache_read: 1.25, cache_write: 0 } }, problems: [] });
+    const claude = { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75, cache_write_1h: 6 };
+    expect(rowsToPrices(pricesToRows({ 'claude-sonnet-4-5': claude })).value).toEqual({ 'claude-sonnet-4-5': claude });
     const bad = rowsToPrices([...rows, { ...rows[0], input: -1 }]);
     expect(bad.problems.map((p) => [p.row, p.column, p.problem.key])).toEqual([
       [1, 'model', 'validation.duplicateModel'],

@@ -212,16 +212,22 @@ export interface PriceRow {
   output: number | null;
   cache_read: number | null;
   cache_write: number | null;
+  /** Anthropic's one-hour cache write; empty (null) leaves the server's default, 2× input. */
+  cache_write_1h: number | null;
 }
 
-export const PRICE_COLUMNS = ['input', 'output', 'cache_read', 'cache_write'] as const;
+export const PRICE_COLUMNS = ['input', 'output', 'cache_read', 'cache_write', 'cache_write_1h'] as const;
+
+/** Columns the server fills in when they are absent, so an empty cell is left out. */
+const OPTIONAL_PRICE_COLUMNS: ReadonlySet<string> = new Set(['cache_write_1h']);
 
 export function pricesToRows(value: unknown): PriceRow[] {
   if (!isObject(value)) return [];
   return Object.entries(value).map(([model, p]) => {
     const price = isObject(p) ? p : {};
     const num = (k: string) => (typeof price[k] === 'number' ? (price[k] as number) : 0);
-    return { model, input: num('input'), output: num('output'), cache_read: num('cache_read'), cache_write: num('cache_write') };
+    const hour = typeof price.cache_write_1h === 'number' ? price.cache_write_1h : null;
+    return { model, input: num('input'), output: num('output'), cache_read: num('cache_read'), cache_write: num('cache_write'), cache_write_1h: hour };
   });
 }
 
@@ -237,6 +243,7 @@ export function rowsToPrices(rows: PriceRow[]): { value: Record<string, Record<s
     seen.add(model);
     const price: Record<string, number> = {};
     for (const column of PRICE_COLUMNS) {
+      if (r[column] === null && OPTIONAL_PRICE_COLUMNS.has(column)) continue;
       const n = r[column] ?? 0;
       if (!Number.isFinite(n) || n < 0) problems.push({ row, column, problem: { key: 'validation.zeroOrMore' } });
       price[column] = n;
