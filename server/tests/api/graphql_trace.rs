@@ -3,66 +3,13 @@
 //! would race with the other tests.
 
 use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    sync::mpsc::{Receiver, channel},
+    sync::mpsc::Receiver,
     time::{Duration, Instant},
 };
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_PASSWORD, TestDatabase};
-
-/// The binary, stopped when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the binary and returns it, its base URL and its log lines.
-fn start(database: &TestDatabase, folder: &std::path::Path) -> (Server, String, Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_amp-pool"))
-        .env_clear()
-        .envs([
-            ("HOST", "127.0.0.1"),
-            ("PORT", "0"),
-            ("DATABASE_URL", database.url()),
-            ("ADMIN_PASSWORD", ADMIN_PASSWORD),
-            ("RUST_LOG", "info"),
-            ("OPENAI_BASE_URL", "http://127.0.0.1:9"),
-            ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9"),
-            ("AMP_BASE_URL", "http://127.0.0.1:9"),
-        ])
-        .current_dir(folder)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (lines_tx, lines) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let line = lines
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("the server starts within 60 s");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            let base = rest.split_whitespace().next().unwrap().to_string();
-            return (server, base, lines);
-        }
-    }
-}
+use crate::helpers::{ADMIN_PASSWORD, Binary, TestDatabase};
 
 /// The first log line containing every one of `needles`, waiting up to 10 s for it.
 fn line_with(lines: &Receiver<String>, seen: &mut Vec<String>, needles: &[&str]) -> String {
@@ -97,10 +44,10 @@ async fn post(base: &str, body: Value) -> reqwest::Response {
 async fn each_operation_is_logged_with_its_name_type_and_outcome_but_not_its_variables() {
     let database = TestDatabase::create().await;
     let folder = tempfile::tempdir().unwrap();
-    let (_server, base, lines) = start(&database, folder.path());
+    let Binary { base, lines, .. } = &Binary::start(&database, folder.path());
 
     let login = post(
-        &base,
+        base,
         json!({
             "query": "mutation SignIn($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
             "variables": {"u": "admin", "p": ADMIN_PASSWORD},
@@ -111,19 +58,19 @@ async fn each_operation_is_logged_with_its_name_type_and_outcome_but_not_its_var
         .to_str()
         .unwrap()
         .to_string();
-    let refused = post(&base, json!({"query": "query Keys { keys { id } }"})).await;
+    let refused = post(base, json!({"query": "query Keys { keys { id } }"})).await;
     let refused_id = refused.headers()["x-amp-pool-request-id"]
         .to_str()
         .unwrap()
         .to_string();
 
     let mut seen = Vec::new();
-    let logged_in = line_with(&lines, &mut seen, &[&login_id, "graphql operation"]);
+    let logged_in = line_with(lines, &mut seen, &[&login_id, "graphql operation"]);
     assert!(logged_in.contains("operation=SignIn"), "{logged_in}");
     assert!(logged_in.contains("kind=mutation"), "{logged_in}");
     assert!(logged_in.contains("admin=-"), "{logged_in}");
     assert!(logged_in.contains("outcome=ok"), "{logged_in}");
-    let refused_line = line_with(&lines, &mut seen, &[&refused_id, "graphql operation"]);
+    let refused_line = line_with(lines, &mut seen, &[&refused_id, "graphql operation"]);
     assert!(refused_line.contains("operation=Keys"), "{refused_line}");
     assert!(refused_line.contains("kind=query"), "{refused_line}");
     assert!(
@@ -161,9 +108,9 @@ fn request_id(response: &reqwest::Response) -> String {
 async fn each_v1_request_leaves_one_access_line_without_secrets_unless_turned_off() {
     let database = TestDatabase::create().await;
     let folder = tempfile::tempdir().unwrap();
-    let (_server, base, lines) = start(&database, folder.path());
+    let Binary { base, lines, .. } = &Binary::start(&database, folder.path());
     let login: Value = post(
-        &base,
+        base,
         json!({"query": format!("mutation {{ login(username: \"admin\", password: \"{ADMIN_PASSWORD}\") {{ token }} }}")}),
     )
     .await
@@ -175,7 +122,7 @@ async fn each_v1_request_leaves_one_access_line_without_secrets_unless_turned_of
         .unwrap()
         .to_string();
     let created: Value = post_as(
-        &base,
+        base,
         "/graphql",
         &jwt,
         json!({"query": "mutation { createAccessToken(input: {name: \"ci-runner\"}) { token } }"}),
@@ -191,36 +138,36 @@ async fn each_v1_request_leaves_one_access_line_without_secrets_unless_turned_of
     let chat = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]});
 
     // No key is configured: the pool answers 503, and the line says so.
-    let served = post_as(&base, "/v1/chat/completions", &secret, chat.clone()).await;
+    let served = post_as(base, "/v1/chat/completions", &secret, chat.clone()).await;
     assert_eq!(served.status(), 503);
     let served_id = request_id(&served);
     let mut seen = Vec::new();
-    let line = line_with(&lines, &mut seen, &[&served_id, "/v1 request"]);
+    let line = line_with(lines, &mut seen, &[&served_id, "/v1 request"]);
     assert!(line.contains("amp_pool::access"), "{line}");
     assert!(line.contains("token=\"ci-runner\""), "{line}");
     assert!(line.contains("model=\"gpt-4o\""), "{line}");
     assert!(line.contains("status=503"), "{line}");
 
     let off = post_as(
-        &base,
+        base,
         "/graphql",
         &jwt,
         json!({"query": "mutation { setConfig(key: \"proxy\", value: {access_log: false}) { key } }"}),
     )
     .await;
     assert_eq!(off.status(), 200);
-    let quiet = post_as(&base, "/v1/chat/completions", &secret, chat).await;
+    let quiet = post_as(base, "/v1/chat/completions", &secret, chat).await;
     let quiet_id = request_id(&quiet);
     // A GraphQL operation after it: once its line is there, the quiet request's would be too.
     let marker = post_as(
-        &base,
+        base,
         "/graphql",
         &jwt,
         json!({"query": "query After { me { username } }"}),
     )
     .await;
     line_with(
-        &lines,
+        lines,
         &mut seen,
         &[&request_id(&marker), "graphql operation"],
     );

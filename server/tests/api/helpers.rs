@@ -428,3 +428,75 @@ pub fn burst(
         })
         .collect()
 }
+
+/// The real `amp-pool` binary on a fresh port, its upstreams pointing nowhere; killed when
+/// dropped unless the test waited for it.
+pub struct Binary {
+    /// The process (tests send it signals and wait for it).
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:<port>`, from its "listening on" line.
+    pub base: String,
+    /// Its log lines after that one, as they come.
+    pub lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Binary {
+    /// Starts the binary on `database` in `folder` and waits (up to 60 s) until it listens.
+    pub fn start(database: &TestDatabase, folder: &std::path::Path) -> Binary {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_amp-pool"))
+            .env_clear()
+            .envs([
+                ("HOST", "127.0.0.1"),
+                ("PORT", "0"),
+                ("DATABASE_URL", database.url()),
+                ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+                ("RUST_LOG", "info"),
+                ("OPENAI_BASE_URL", "http://127.0.0.1:9"),
+                ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9"),
+                ("AMP_BASE_URL", "http://127.0.0.1:9"),
+            ])
+            .current_dir(folder)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Read its log in a thread; every wait on it below is bounded by a timeout.
+        let stdout = child.stdout.take().unwrap();
+        let (lines_tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if lines_tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        // Owned at once, so a server that never listens is still killed when the test fails.
+        let mut binary = Binary {
+            child,
+            base: String::new(),
+            lines,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let line = binary
+                .lines
+                .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+                .expect("the server starts within 60 s");
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                binary.base = rest.split_whitespace().next().unwrap().to_string();
+                return binary;
+            }
+        }
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,11 +1,6 @@
 //! The real binary, stopped with SIGTERM in the middle of a burst, loses no row.
 
-use std::{
-    collections::HashSet,
-    io::{BufRead, BufReader},
-    process::{Command, Stdio},
-    time::Duration,
-};
+use std::{collections::HashSet, process::Command, time::Duration};
 
 use amp_pool::entity::api_request_log;
 use futures::future::join_all;
@@ -13,7 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{ADMIN_PASSWORD, TestDatabase, burst},
+    helpers::{ADMIN_PASSWORD, Binary, TestDatabase, burst},
     mock::MockUpstream,
 };
 
@@ -39,41 +34,8 @@ async fn sigterm_during_a_burst_loses_no_row() {
     let database = TestDatabase::create().await;
     let upstream = MockUpstream::start().await;
     let folder = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_amp-pool"))
-        .env_clear()
-        .envs([
-            ("HOST", "127.0.0.1"),
-            ("PORT", "0"),
-            ("DATABASE_URL", database.url()),
-            ("ADMIN_PASSWORD", ADMIN_PASSWORD),
-            ("RUST_LOG", "info"),
-            ("OPENAI_BASE_URL", "http://127.0.0.1:9"),
-            ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9"),
-            ("AMP_BASE_URL", "http://127.0.0.1:9"),
-        ])
-        .current_dir(folder.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // The server says where it listens; read its log (in a thread, bounded by a timeout).
-    let stdout = child.stdout.take().unwrap();
-    let (address_tx, address_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                let _ = address_tx.send(
-                    rest.split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string(),
-                );
-            }
-        }
-    });
-    let base = address_rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server starts within 60 s");
+    let mut server = Binary::start(&database, folder.path());
+    let base = server.base.clone();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let login = graphql(
         &client,
@@ -118,11 +80,11 @@ async fn sigterm_during_a_burst_loses_no_row() {
     }
 
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let status = tokio::task::spawn_blocking(move || child.wait())
+    let status = tokio::task::spawn_blocking(move || server.child.wait())
         .await
         .unwrap()
         .unwrap();
