@@ -102,7 +102,7 @@ pub async fn forward(
             target: "amp_pool::access",
             request_id = %request_id,
             endpoint = endpoint.as_str(),
-            token = seen.token.as_deref().unwrap_or("-"),
+            token = seen.token.as_deref().map_or("-", |token| token.name.as_str()),
             model = seen.model.as_deref().unwrap_or("-"),
             key_id = seen.key_id,
             status,
@@ -116,7 +116,8 @@ pub async fn forward(
 /// What the access log line says about a request, filled in as it is learnt.
 #[derive(Default)]
 struct Seen {
-    token: Option<String>,
+    /// The token itself (a reference count, not a copy of its name).
+    token: Option<Arc<crate::access::ClientToken>>,
     model: Option<Arc<str>>,
     key_id: Option<i32>,
 }
@@ -137,7 +138,7 @@ async fn serve(
         Err(denied) => return ProxyError::from(denied).into_response(format),
     };
     tracing::Span::current().record("token", token.name.as_str());
-    seen.token = Some(token.name.clone());
+    seen.token = Some(token.clone());
     let limit = live.proxy.max_body_bytes;
     let body = match read_body(body, limit).await {
         Ok(body) => body,
