@@ -5,7 +5,7 @@ export const JWT_KEY = 'amp-pool.jwt';
 const REASON_KEY = 'amp-pool.logout-reason';
 
 /** Why the user is back on the login page without having logged out. */
-export type LogoutReason = 'expired';
+export type LogoutReason = 'expired' | 'password-changed';
 
 type Listener = (token: string | null) => void;
 const listeners = new Set<Listener>();
@@ -61,9 +61,20 @@ export function expireSession(): void {
   notify(null);
 }
 
+/**
+ * Ends the session after a password change: the server ends every session of the admin then,
+ * this one included, so the login page asks for the new password instead of reporting an expiry.
+ */
+export function endSessionAfterPasswordChange(): void {
+  localStorage.removeItem(JWT_KEY);
+  sessionStorage.setItem(REASON_KEY, 'password-changed');
+  notify(null);
+}
+
 /** Why the last session ended by itself, if it did (read without forgetting: renders may repeat). */
 export function logoutReason(): LogoutReason | null {
-  return sessionStorage.getItem(REASON_KEY) === 'expired' ? 'expired' : null;
+  const reason = sessionStorage.getItem(REASON_KEY);
+  return reason === 'expired' || reason === 'password-changed' ? reason : null;
 }
 
 /** Forgets the reason once the login page has shown it. */

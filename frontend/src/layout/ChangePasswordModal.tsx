@@ -5,6 +5,7 @@ import { useMutation } from 'urql';
 import { useTranslation } from 'react-i18next';
 import { graphql } from '../gql';
 import { describeError, fieldErrors } from '../api/errors';
+import { endSessionAfterPasswordChange } from '../api/auth';
 
 const ChangePassword = graphql(`
   mutation ChangePassword($currentPassword: String!, $newPassword: String!) {
@@ -40,6 +41,7 @@ export function ChangePasswordModal({ open, onClose }: { open: boolean; onClose:
     message.success(t('password.changed'));
     form.resetFields();
     onClose();
+    endSessionAfterPasswordChange();
   };
 
   return (

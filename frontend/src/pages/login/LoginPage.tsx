@@ -61,6 +61,7 @@ export function LoginPage() {
             </Button>
           </div>
           {reason === 'expired' && <Alert type="warning" showIcon message={t('login.expired')} data-testid="login-expired" />}
+          {reason === 'password-changed' && <Alert type="success" showIcon message={t('login.passwordChanged')} data-testid="login-password-changed" />}
           <Form layout="vertical" onFinish={submit} requiredMark={false}>
             <Form.Item
               name="username"
