@@ -252,6 +252,7 @@ impl ClientRequest {
         };
         let previous_response_id = head
             .previous_response_id
+            .filter(|_| endpoint == Endpoint::Responses)
             .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
             .filter(|id| is_response_id(id));
         let session = match endpoint {
@@ -415,6 +416,39 @@ mod tests {
             std::str::from_utf8(&request.upstream_body).expect("utf8"),
             r#"{"model":"m","stream":true,"stream_options":{"include_obfuscation":false,"include_usage":true}}"#
         );
+    }
+
+    #[test]
+    fn only_a_responses_call_continues_a_previous_response() {
+        let body = r#"{"model":"gpt-5","input":"more","previous_response_id":"resp_abc123"}"#;
+        let request = parse(Endpoint::Responses, body).expect("valid");
+        assert_eq!(request.previous_response_id.as_deref(), Some("resp_abc123"));
+        assert!(request.session.is_some());
+        assert_eq!(request.upstream_body, body.as_bytes());
+        let chat = parse(Endpoint::ChatCompletions, body).expect("valid");
+        assert_eq!(chat.previous_response_id, None);
+        let odd = r#"{"model":"gpt-5","previous_response_id":"../../admin"}"#;
+        assert_eq!(
+            parse(Endpoint::Responses, odd)
+                .expect("valid")
+                .previous_response_id,
+            None
+        );
+    }
+
+    #[test]
+    fn a_responses_stream_is_passed_on_unchanged() {
+        // The Responses API reports usage in `response.completed`; it has no usage option.
+        let body = r#"{"model":"gpt-5","input":"hi","stream":true}"#;
+        let request = parse(Endpoint::Responses, body).expect("valid");
+        assert!(request.stream);
+        assert_eq!(request.upstream_body, body.as_bytes());
+        let embeddings = parse(
+            Endpoint::Embeddings,
+            r#"{"model":"e","input":"x","stream":true}"#,
+        )
+        .expect("valid");
+        assert!(!embeddings.stream);
     }
 
     #[test]

@@ -633,6 +633,59 @@ mod tests {
         assert_eq!(tap.error(), Some("overloaded_error: Overloaded"));
     }
 
+    #[test]
+    fn a_responses_answer_splits_cached_input_and_counts_reasoning() {
+        let body = br#"{"id":"resp_1","object":"response","usage":{"input_tokens":300,"input_tokens_details":{"cached_tokens":200},"output_tokens":50,"output_tokens_details":{"reasoning_tokens":20},"total_tokens":350}}"#;
+        let (usage, id) = answer_facts(Dialect::Responses, body);
+        assert_eq!(
+            usage,
+            Usage {
+                input: 100,
+                output: 50,
+                cache_read: 200,
+                reasoning: 20,
+                ..Usage::default()
+            }
+        );
+        assert_eq!(id.as_deref(), Some("resp_1"));
+        let chat = br#"{"usage":{"prompt_tokens":10,"completion_tokens":9,"completion_tokens_details":{"reasoning_tokens":4}}}"#;
+        assert_eq!(body_usage(Dialect::Chat, chat).reasoning, 4);
+    }
+
+    #[test]
+    fn a_responses_stream_gives_its_id_first_and_its_usage_at_the_end() {
+        let mut tap = StreamTap::new(Dialect::Responses, false, usize::MAX);
+        tap.feed(Bytes::from_static(b"event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_9\",\"usage\":null}}\n\n")).expect("no limit");
+        assert_eq!(tap.response_id(), Some("resp_9"));
+        tap.feed(Bytes::from_static(b"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Hello\"}\n\n")).expect("no limit");
+        assert_eq!((tap.relayed_chars(), tap.finished()), (5, false));
+        tap.feed(Bytes::from_static(b"event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\":\"resp_9\",\"usage\":{\"input_tokens\":7,\"input_tokens_details\":{\"cached_tokens\":2},\"output_tokens\":3,\"output_tokens_details\":{\"reasoning_tokens\":1}}}}\n\n")).expect("no limit");
+        assert!(tap.finished() && tap.usage_reported());
+        assert_eq!(
+            tap.usage(),
+            Usage {
+                input: 5,
+                output: 3,
+                cache_read: 2,
+                reasoning: 1,
+                ..Usage::default()
+            }
+        );
+        assert_eq!(tap.error(), None);
+    }
+
+    #[test]
+    fn a_failed_response_is_an_error_with_its_usage() {
+        let mut tap = StreamTap::new(Dialect::Responses, false, usize::MAX);
+        tap.feed(Bytes::from_static(b"event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"id\":\"resp_2\",\"error\":{\"code\":\"server_error\",\"message\":\"boom\"},\"usage\":{\"input_tokens\":4,\"output_tokens\":0}}}\n\n")).expect("no limit");
+        assert!(tap.finished());
+        assert_eq!(tap.usage().input, 4);
+        assert_eq!(tap.error(), Some("boom"));
+        let mut tap = StreamTap::new(Dialect::Responses, false, usize::MAX);
+        tap.feed(Bytes::from_static(b"event: error\ndata: {\"type\":\"error\",\"code\":\"rate_limit_exceeded\",\"message\":\"slow down\"}\n\n")).expect("no limit");
+        assert_eq!(tap.error(), Some("rate_limit_exceeded: slow down"));
+    }
+
     proptest::proptest! {
         #[test]
         fn arbitrary_bodies_give_some_usage_without_panicking(body in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
