@@ -1,0 +1,267 @@
+//! The real coding agents, unchanged, answer through the pool: Claude Code through an ANTHROPIC
+//! key and OpenAI's Codex CLI through an OPENAI key, each logged with the exact usage the
+//! upstream reported.
+//!
+//! Needs `AMP_POOL_CLIENTS_BIN`, the `node_modules/.bin` folder of `server/tests/clients`
+//! (where `scripts/test` installs the pinned CLIs), and runs them with a throwaway home, so
+//! they reach nothing but the pool on 127.0.0.1 and a run cannot hang the suite.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Output, Stdio},
+    time::Duration,
+};
+
+use axum::http::Method;
+use serde_json::json;
+use tokio::process::Command;
+
+use crate::{
+    helpers::TestApp,
+    mock_agents::{AGENT_ANTHROPIC_USAGE, AGENT_RESPONSES_USAGE, AgentUpstream, agent_text},
+};
+
+/// The longest one CLI run may take; a run answers in about a second.
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+/// The folder holding the `claude` and `codex` commands.
+fn clients_bin() -> PathBuf {
+    let dir = std::env::var("AMP_POOL_CLIENTS_BIN").expect(
+        "AMP_POOL_CLIENTS_BIN names server/tests/clients/node_modules/.bin (run npm ci there)",
+    );
+    PathBuf::from(dir)
+}
+
+/// Runs `program` in `home` with only `envs` (and `PATH`), stdin closed, within
+/// [`RUN_LIMIT`]; panics with everything it printed when it fails or takes too long.
+async fn run_client(program: &Path, args: &[&str], envs: &[(&str, String)], home: &Path) -> String {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .env_clear()
+        // `codex` is a Node launcher for its native binary, so it needs node on the PATH.
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("NO_PROXY", "127.0.0.1")
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .current_dir(home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("{} does not start: {e}", program.display()));
+    let output: Output = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{} took longer than {RUN_LIMIT:?}", program.display()))
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        program.display(),
+        output.status
+    );
+    stdout
+}
+
+#[tokio::test]
+#[ignore = "needs the Claude Code CLI from npm; scripts/test installs it and runs this test"]
+async fn claude_code_answers_through_an_anthropic_key() {
+    let app = TestApp::spawn().await;
+    let upstream = AgentUpstream::start().await;
+    let key_id = app
+        .add_key(
+            "ANTHROPIC",
+            "sk-ant-agents-upstream",
+            json!({"baseUrl": upstream.url}),
+        )
+        .await;
+    let token = app.client_token(json!({})).await;
+    let home = tempfile::tempdir().unwrap();
+
+    let stdout = run_client(
+        &clients_bin().join("claude"),
+        &["-p", "Say hi", "--model", "claude-sonnet-4-5"],
+        &[
+            ("ANTHROPIC_BASE_URL", app.url("")),
+            ("ANTHROPIC_API_KEY", token.clone()),
+            // No telemetry, update checks or other calls to Anthropic's own hosts.
+            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".into()),
+            ("DISABLE_AUTOUPDATER", "1".into()),
+        ],
+        home.path(),
+    )
+    .await;
+
+    assert_eq!(stdout.trim(), agent_text());
+    // One streamed Messages call (no token counting, no model list, no title request), with
+    // the pool's key instead of the client's token and Claude Code's betas kept.
+    let calls = upstream.calls();
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    let call = &calls[0];
+    assert_eq!(
+        (&call.method, call.path.as_str()),
+        (&Method::POST, "/v1/messages")
+    );
+    assert_eq!(call.header("x-api-key"), "sk-ant-agents-upstream");
+    assert_eq!(call.header("authorization"), "");
+    assert_eq!(call.header("anthropic-version"), "2023-06-01");
+    assert!(
+        call.header("anthropic-beta")
+            .split(',')
+            .any(|beta| beta == "claude-code-20250219"),
+        "{:?}",
+        call.headers
+    );
+    assert_eq!(call.body["model"], "claude-sonnet-4-5");
+    assert_eq!(call.body["stream"], true);
+    assert!(
+        !format!("{call:?}").contains(&token),
+        "the client token stays in the pool"
+    );
+
+    let rows = app.log_rows().await;
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    let (input, output, cache_creation, cache_read) = AGENT_ANTHROPIC_USAGE;
+    assert_eq!(
+        (row.key_id, row.status.as_str(), row.http_status_code),
+        (Some(key_id as i32), "success", Some(200))
+    );
+    assert_eq!(
+        (
+            row.provider.as_str(),
+            row.endpoint.as_str(),
+            row.model.as_str(),
+            row.is_stream
+        ),
+        ("anthropic", "messages", "claude-sonnet-4-5", true)
+    );
+    assert_eq!(
+        (
+            row.input_tokens,
+            row.output_tokens,
+            row.cache_creation_tokens,
+            row.cache_read_tokens
+        ),
+        (input, output, cache_creation, cache_read)
+    );
+    assert_eq!(
+        row.total_tokens,
+        input + output + cache_creation + cache_read
+    );
+    // claude-sonnet-4-5 per million: 31 × $3 + 17 × $15 + 211 × $3.75 + 1234 × $0.30.
+    assert_eq!(row.cost, 93_000 + 255_000 + 791_250 + 370_200);
+    assert_eq!(row.usage_source, "reported");
+}
+
+/// Codex's configuration: the pool as the one model provider, speaking the Responses API, and
+/// none of the start-up calls to ChatGPT or GitHub (plugins, analytics, update checks).
+fn codex_config(base_url: &str) -> String {
+    format!(
+        r#"model = "gpt-5"
+model_provider = "amp-pool"
+check_for_update_on_startup = false
+
+[features]
+plugins = false
+
+[analytics]
+enabled = false
+
+[model_providers.amp-pool]
+name = "AMP Pool"
+base_url = "{base_url}"
+wire_api = "responses"
+env_key = "AMP_POOL_TOKEN"
+"#
+    )
+}
+
+#[tokio::test]
+#[ignore = "needs the Codex CLI from npm; scripts/test installs it and runs this test"]
+async fn codex_cli_answers_through_an_openai_key() {
+    let app = TestApp::spawn().await;
+    let upstream = AgentUpstream::start().await;
+    let key_id = app
+        .add_key(
+            "OPENAI",
+            "sk-openai-agents-upstream",
+            json!({"baseUrl": upstream.url}),
+        )
+        .await;
+    let token = app.client_token(json!({})).await;
+    let home = tempfile::tempdir().unwrap();
+    let codex_home = home.path().join(".codex");
+    std::fs::create_dir(&codex_home).unwrap();
+    std::fs::write(
+        codex_home.join("config.toml"),
+        codex_config(&app.url("/v1")),
+    )
+    .unwrap();
+
+    let stdout = run_client(
+        &clients_bin().join("codex"),
+        &["exec", "--skip-git-repo-check", "Say hi"],
+        &[
+            ("CODEX_HOME", codex_home.display().to_string()),
+            ("AMP_POOL_TOKEN", token.clone()),
+        ],
+        home.path(),
+    )
+    .await;
+
+    // `codex exec` prints the final answer alone on stdout (its transcript goes to stderr).
+    assert_eq!(stdout.trim(), agent_text());
+    let calls = upstream.calls();
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    let call = &calls[0];
+    assert_eq!(
+        (&call.method, call.path.as_str(), call.query.as_deref()),
+        (&Method::POST, "/v1/responses", None)
+    );
+    assert_eq!(
+        call.header("authorization"),
+        "Bearer sk-openai-agents-upstream"
+    );
+    assert_eq!(call.body["model"], "gpt-5");
+    assert_eq!(call.body["stream"], true);
+    assert!(
+        !format!("{call:?}").contains(&token),
+        "the client token stays in the pool"
+    );
+
+    let rows = app.log_rows().await;
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    let (input, cached, output, _reasoning) = AGENT_RESPONSES_USAGE;
+    assert_eq!(
+        (row.key_id, row.status.as_str(), row.http_status_code),
+        (Some(key_id as i32), "success", Some(200))
+    );
+    assert_eq!(
+        (
+            row.provider.as_str(),
+            row.endpoint.as_str(),
+            row.model.as_str(),
+            row.is_stream
+        ),
+        ("openai", "responses", "gpt-5", true)
+    );
+    // Cached input is counted (and priced) as cache reads, not twice.
+    assert_eq!(
+        (
+            row.input_tokens,
+            row.cache_read_tokens,
+            row.output_tokens,
+            row.total_tokens
+        ),
+        (input - cached, cached, output, input + output)
+    );
+    // gpt-5 per million: 352 × $1.25 + 2048 × $0.125 + 57 × $10.
+    assert_eq!(row.cost, 440_000 + 256_000 + 570_000);
+    assert_eq!(row.usage_source, "reported");
+}
