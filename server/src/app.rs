@@ -113,6 +113,12 @@ pub async fn build_state(
     pool.reload(&db, &live.current().proxy)
         .await
         .map_err(|e| startup("load the keys", e))?;
+    let responses = pool
+        .affinity()
+        .warm(&db)
+        .await
+        .map_err(|e| startup("load the recent responses' keys", e))?;
+    tracing::debug!(responses, "remembered which keys hold recent responses");
     let access = Arc::new(AccessGate::default());
     access
         .reload(&db)

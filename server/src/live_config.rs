@@ -160,6 +160,9 @@ pub struct ProxyTuning {
     pub drain_after_disconnect_ms: u64,
     /// Write one `info` line per `/v1` request to the `amp_pool::access` target.
     pub access_log: bool,
+    /// How long a conversation stays on the key that served its last turn (session affinity,
+    /// for the upstream's per-account prompt cache); 0 turns affinity off.
+    pub session_ttl_secs: u64,
 }
 
 impl Default for ProxyTuning {
@@ -174,6 +177,7 @@ impl Default for ProxyTuning {
             max_sse_event_bytes: 4 * 1024 * 1024,
             drain_after_disconnect_ms: 30_000,
             access_log: true,
+            session_ttl_secs: 3_600,
         }
     }
 }
@@ -309,6 +313,10 @@ impl PriceTable {
             ("gpt-5", openai(1.25, 10.0, 0.125)),
             ("gpt-5-mini", openai(0.25, 2.0, 0.025)),
             ("gpt-5-nano", openai(0.05, 0.4, 0.005)),
+            ("gpt-5-codex", openai(1.25, 10.0, 0.125)),
+            ("gpt-5.1", openai(1.25, 10.0, 0.125)),
+            ("gpt-5.1-codex", openai(1.25, 10.0, 0.125)),
+            ("gpt-5.1-codex-mini", openai(0.25, 2.0, 0.025)),
             // No cached-input discount on the pro models.
             ("gpt-5-pro", openai(15.0, 120.0, 15.0)),
             ("gpt-4.1", openai(2.0, 8.0, 0.5)),
@@ -320,6 +328,11 @@ impl PriceTable {
             ("o3-pro", openai(20.0, 80.0, 20.0)),
             ("o3-mini", openai(1.1, 4.4, 0.55)),
             ("o4-mini", openai(1.1, 4.4, 0.275)),
+            // Embeddings bill their input only; legacy completions, input and output.
+            ("text-embedding-3-small", openai(0.02, 0.0, 0.0)),
+            ("text-embedding-3-large", openai(0.13, 0.0, 0.0)),
+            ("text-embedding-ada-002", openai(0.1, 0.0, 0.0)),
+            ("gpt-3.5-turbo-instruct", openai(1.5, 2.0, 0.0)),
             ("claude-opus-4-5", anthropic(5.0, 25.0, 0.5, 6.25, 10.0)),
             ("claude-opus-4-1", anthropic(15.0, 75.0, 1.5, 18.75, 30.0)),
             ("claude-opus-4", anthropic(15.0, 75.0, 1.5, 18.75, 30.0)),

@@ -70,6 +70,8 @@ pub struct Metrics {
     queue_depth: Gauge,
     flush_seconds: Histogram,
     key_loads: Counter,
+    affinity_wanted: Counter,
+    affinity_served: Counter,
 }
 
 impl Default for Metrics {
@@ -133,6 +135,18 @@ impl Default for Metrics {
             "Batched key look-ups made by GraphQL",
             key_loads.clone(),
         );
+        let affinity_wanted = Counter::default();
+        registry.register(
+            "session_affinity_wanted",
+            "Requests of a conversation that was stuck to a key",
+            affinity_wanted.clone(),
+        );
+        let affinity_served = Counter::default();
+        registry.register(
+            "session_affinity_served",
+            "Of those, requests served by the key the conversation was stuck to (the hit rate is served / wanted)",
+            affinity_served.clone(),
+        );
         Self {
             registry,
             requests,
@@ -145,11 +159,21 @@ impl Default for Metrics {
             queue_depth,
             flush_seconds,
             key_loads,
+            affinity_wanted,
+            affinity_served,
         }
     }
 }
 
 impl Metrics {
+    /// Counts a request of a conversation stuck to a key, and whether that key served it.
+    pub fn session_affinity(&self, served: bool) {
+        self.affinity_wanted.inc();
+        if served {
+            self.affinity_served.inc();
+        }
+    }
+
     /// Counts one finished attempt.
     pub fn attempt(
         &self,

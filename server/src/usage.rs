@@ -16,6 +16,8 @@ pub struct Usage {
     pub cache_creation: i64,
     /// Of `cache_creation`, the writes to Anthropic's one-hour cache (priced apart).
     pub cache_creation_1h: i64,
+    /// Of `output`, the tokens spent on reasoning (priced as output, counted for insight).
+    pub reasoning: i64,
 }
 
 /// The most tokens of one kind a single attempt may count; an upstream that reports more (or
@@ -34,6 +36,7 @@ impl Usage {
             cache_read: cut(self.cache_read),
             cache_creation,
             cache_creation_1h: cut(self.cache_creation_1h).min(cache_creation),
+            reasoning: cut(self.reasoning).min(cut(self.output)),
         };
         (usage, usage != self)
     }
@@ -92,6 +95,8 @@ mod tests {
             cache_read: 5000,
             cache_creation: 2000,
             cache_creation_1h: 0,
+            // Reasoning is part of the output, never priced twice.
+            reasoning: 150,
         };
         // 1000×3 + 200×15 + 5000×0.3 + 2000×3.75 = 3000 + 3000 + 1500 + 7500 micro-USD.
         assert_eq!(

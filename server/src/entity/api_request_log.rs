@@ -22,6 +22,8 @@ pub struct Model {
     pub total_tokens: i64,
     pub cache_read_tokens: i64,
     pub cache_creation_tokens: i64,
+    /// Of `output_tokens`, those spent on reasoning (OpenAI reports them; priced as output).
+    pub reasoning_tokens: i64,
     /// Cost in nano-USD (1e-9 USD).
     pub cost: i64,
     /// True when the model had no price, so `cost` is 0 for want of a price.
@@ -35,6 +37,9 @@ pub struct Model {
     /// `reported` (by the upstream), `estimated` (by the proxy, after the client hung up) or
     /// `clamped` (reported out of range and cut to it).
     pub usage_source: String,
+    /// The id of the response an OpenAI Responses call created (`resp_…`), so stateful
+    /// follow-ups reach the key that holds it.
+    pub response_id: Option<String>,
     pub create_time: DateTimeUtc,
     pub update_time: DateTimeUtc,
 }

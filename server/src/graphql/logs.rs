@@ -87,6 +87,14 @@ impl RequestLog {
     async fn cache_creation_tokens(&self) -> i64 {
         self.0.cache_creation_tokens
     }
+    /// Of the output tokens, those spent on reasoning (OpenAI models report them).
+    async fn reasoning_tokens(&self) -> i64 {
+        self.0.reasoning_tokens
+    }
+    /// The id of the response an OpenAI Responses call created (`resp_…`).
+    async fn response_id(&self) -> Option<&str> {
+        self.0.response_id.as_deref()
+    }
     /// Every token of the attempt.
     async fn total_tokens(&self) -> i64 {
         self.0.total_tokens

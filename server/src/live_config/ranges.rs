@@ -113,6 +113,13 @@ impl Validate for ProxyTuning {
             0,
             HOUR_MS / 6,
             "milliseconds: up to 10 minutes; 0 records an estimate at once",
+        )?;
+        within(
+            "session_ttl_secs",
+            self.session_ttl_secs,
+            0,
+            7 * DAY_SECS,
+            "seconds: up to 7 days; 0 turns session affinity off",
         )
     }
 }

@@ -4,6 +4,7 @@
 //! The snapshot is rebuilt from the database whenever keys change and swapped in whole; health
 //! (cooldowns, automatic disables, local spend) lives in per-key `Arc`s carried across rebuilds.
 
+mod affinity;
 mod clients;
 mod health;
 mod selection;
@@ -18,7 +19,8 @@ use sea_orm::{ConnectionTrait, EntityTrait};
 
 pub use clients::ClientCache;
 pub use health::{Failure, KeyHealth, Verdict};
-pub use selection::{Tier, Unavailable};
+pub use affinity::{Affinity, Owner};
+pub use selection::{Criteria, Tier, Unavailable};
 
 use crate::{entity::api_key, error::ServiceError, live_config::ProxyTuning, provider::Provider};
 
@@ -88,20 +90,18 @@ impl Snapshot {
         self.keys.values()
     }
 
-    /// Picks a key for `format`, skipping `tried` and every key that is unavailable.
+    /// Picks a key for `format` that is available and meets `criteria`.
     pub fn pick(
         &self,
         format: WireFormat,
-        tried: &[i32],
-        now_ms: i64,
+        criteria: &Criteria<'_>,
     ) -> Result<Arc<PoolKey>, Unavailable> {
         selection::pick(
             self.tiers
                 .get(&format)
                 .map(Vec::as_slice)
                 .unwrap_or_default(),
-            tried,
-            now_ms,
+            criteria,
         )
     }
 }
@@ -129,6 +129,7 @@ pub struct KeyPool {
     snapshot: ArcSwap<Snapshot>,
     clients: ClientCache,
     urls: ProviderUrls,
+    affinity: Affinity,
 }
 
 impl KeyPool {
@@ -138,7 +139,13 @@ impl KeyPool {
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             clients: ClientCache::default(),
             urls,
+            affinity: Affinity::default(),
         }
+    }
+
+    /// What ties requests to keys: conversations and the responses keys created.
+    pub fn affinity(&self) -> &Affinity {
+        &self.affinity
     }
 
     /// The current snapshot.

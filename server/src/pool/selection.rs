@@ -9,6 +9,30 @@ use std::sync::{
 use chrono::{DateTime, Utc};
 
 use super::PoolKey;
+use crate::provider::Provider;
+
+/// What a pick must respect besides availability.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Criteria<'a> {
+    /// Keys already tried for this request.
+    pub tried: &'a [i32],
+    pub now_ms: i64,
+    /// Only keys of this provider (an endpoint only one provider serves).
+    pub only: Option<Provider>,
+    /// The key a conversation is stuck to: chosen when it is available and in the first tier
+    /// that has an available key, so affinity never overrides priorities.
+    pub prefer: Option<i32>,
+}
+
+impl Criteria<'_> {
+    fn admits(&self, key: &PoolKey) -> bool {
+        self.only.is_none_or(|only| key.provider == only)
+    }
+
+    fn eligible(&self, key: &PoolKey) -> bool {
+        self.admits(key) && key.available(self.now_ms) && !self.tried.contains(&key.id)
+    }
+}
 
 /// Keys of one priority, in id order, with the tier's round-robin cursor.
 pub struct Tier {
@@ -69,21 +93,29 @@ pub fn tiers(keys: impl Iterator<Item = Arc<PoolKey>>) -> Vec<Tier> {
     tiers
 }
 
-/// Picks from the first tier with an available, untried key.
-pub fn pick(tiers: &[Tier], tried: &[i32], now_ms: i64) -> Result<Arc<PoolKey>, Unavailable> {
+/// Picks from the first tier with an available, untried key: the preferred key when it is
+/// one of them, else by weighted round robin.
+pub fn pick(tiers: &[Tier], criteria: &Criteria<'_>) -> Result<Arc<PoolKey>, Unavailable> {
     for tier in tiers {
         let total: u64 = tier
             .keys
             .iter()
-            .filter(|key| key.available(now_ms) && !tried.contains(&key.id))
+            .filter(|key| criteria.eligible(key))
             .map(|key| u64::from(key.weight))
             .sum();
         if total == 0 {
             continue;
         }
+        if let Some(preferred) = criteria.prefer.and_then(|id| {
+            tier.keys
+                .iter()
+                .find(|key| key.id == id && criteria.eligible(key))
+        }) {
+            return Ok(preferred.clone());
+        }
         let mut slot = tier.cursor.fetch_add(1, Ordering::Relaxed) % total;
         for key in &tier.keys {
-            if !key.available(now_ms) || tried.contains(&key.id) {
+            if !criteria.eligible(key) {
                 continue;
             }
             let weight = u64::from(key.weight);
@@ -93,11 +125,17 @@ pub fn pick(tiers: &[Tier], tried: &[i32], now_ms: i64) -> Result<Arc<PoolKey>, 
             slot -= weight;
         }
     }
-    Err(why_none(tiers, tried, now_ms))
+    Err(why_none(tiers, criteria))
 }
 
-fn why_none(tiers: &[Tier], tried: &[i32], now_ms: i64) -> Unavailable {
-    let keys = || tiers.iter().flat_map(|tier| tier.keys.iter());
+fn why_none(tiers: &[Tier], criteria: &Criteria<'_>) -> Unavailable {
+    let Criteria { tried, now_ms, .. } = *criteria;
+    let keys = || {
+        tiers
+            .iter()
+            .flat_map(|tier| tier.keys.iter())
+            .filter(|key| criteria.admits(key))
+    };
     if keys().next().is_none() {
         return Unavailable::NoneConfigured;
     }
@@ -124,7 +162,7 @@ fn why_none(tiers: &[Tier], tried: &[i32], now_ms: i64) -> Unavailable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{pool::KeyHealth, provider::Provider};
+    use crate::pool::KeyHealth;
 
     fn key(id: i32, priority: i32, weight: u32) -> Arc<PoolKey> {
         Arc::new(PoolKey {
@@ -141,10 +179,62 @@ mod tests {
         })
     }
 
+    fn at(tried: &[i32], now_ms: i64) -> Criteria<'_> {
+        Criteria {
+            tried,
+            now_ms,
+            ..Criteria::default()
+        }
+    }
+
     fn picks(tiers: &[Tier], n: usize) -> Vec<i32> {
         (0..n)
-            .map(|_| pick(tiers, &[], 0).expect("a key").id)
+            .map(|_| pick(tiers, &at(&[], 0)).expect("a key").id)
             .collect()
+    }
+
+    #[test]
+    fn a_preferred_key_is_chosen_while_available_in_the_best_tier() {
+        let a = key(1, 0, 1);
+        let b = key(2, 0, 1);
+        let backup = key(3, 5, 1);
+        let tiers = tiers([a.clone(), b, backup.clone()].into_iter());
+        let prefer = |id| Criteria {
+            prefer: Some(id),
+            ..Criteria::default()
+        };
+        assert!((0..10).all(|_| pick(&tiers, &prefer(2)).expect("b").id == 2));
+        // A backup preferred while the first tier is serving does not jump the queue.
+        assert_ne!(pick(&tiers, &prefer(3)).expect("first tier").id, 3);
+        a.health.disable();
+        let unavailable_b = Criteria {
+            tried: &[2],
+            prefer: Some(2),
+            ..Criteria::default()
+        };
+        assert_eq!(pick(&tiers, &unavailable_b).expect("backup").id, 3);
+    }
+
+    #[test]
+    fn an_endpoint_of_one_provider_sees_only_its_keys() {
+        let mut amp = key(2, 0, 1);
+        if let Some(amp) = Arc::get_mut(&mut amp) {
+            amp.provider = Provider::Amp;
+        }
+        let tiers = tiers([key(1, 5, 1), amp].into_iter());
+        let only_openai = Criteria {
+            only: Some(Provider::OpenAi),
+            ..Criteria::default()
+        };
+        assert!((0..4).all(|_| pick(&tiers, &only_openai).expect("openai").id == 1));
+        let only_anthropic = Criteria {
+            only: Some(Provider::Anthropic),
+            ..Criteria::default()
+        };
+        assert_eq!(
+            pick(&tiers, &only_anthropic).err(),
+            Some(Unavailable::NoneConfigured)
+        );
     }
 
     #[test]
@@ -162,15 +252,15 @@ mod tests {
         let tiers = tiers([backup, primary.clone()].into_iter());
         assert_eq!(picks(&tiers, 3), [1, 1, 1]);
         primary.health.cool_down_until(10_000);
-        assert_eq!(pick(&tiers, &[], 5_000).expect("backup").id, 2);
-        assert_eq!(pick(&tiers, &[], 10_000).expect("primary is back").id, 1);
+        assert_eq!(pick(&tiers, &at(&[], 5_000)).expect("backup").id, 2);
+        assert_eq!(pick(&tiers, &at(&[], 10_000)).expect("primary is back").id, 1);
     }
 
     #[test]
     fn tried_keys_are_skipped() {
         let tiers = tiers([key(1, 0, 1), key(2, 0, 1)].into_iter());
-        assert_eq!(pick(&tiers, &[1], 0).expect("other").id, 2);
-        assert_eq!(pick(&tiers, &[1, 2], 0).err(), Some(Unavailable::AllTried));
+        assert_eq!(pick(&tiers, &at(&[1], 0)).expect("other").id, 2);
+        assert_eq!(pick(&tiers, &at(&[1, 2], 0)).err(), Some(Unavailable::AllTried));
     }
 
     #[test]
@@ -182,10 +272,10 @@ mod tests {
         let tiers = tiers([a, b].into_iter());
         let expected = DateTime::from_timestamp_millis(30_000).expect("valid");
         assert_eq!(
-            pick(&tiers, &[], 0).err(),
+            pick(&tiers, &at(&[], 0)).err(),
             Some(Unavailable::AllCoolingDown(expected))
         );
-        assert_eq!(pick(&[], &[], 0).err(), Some(Unavailable::NoneConfigured));
+        assert_eq!(pick(&[], &at(&[], 0)).err(), Some(Unavailable::NoneConfigured));
     }
 
     #[test]
@@ -193,6 +283,6 @@ mod tests {
         let a = key(1, 0, 1);
         a.health.disable();
         let tiers = tiers([a].into_iter());
-        assert_eq!(pick(&tiers, &[], 0).err(), Some(Unavailable::AllDisabled));
+        assert_eq!(pick(&tiers, &at(&[], 0)).err(), Some(Unavailable::AllDisabled));
     }
 }

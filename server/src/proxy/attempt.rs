@@ -13,7 +13,7 @@ use crate::{
     events::{EventBus, RequestEvent, RequestPhase},
     live_config::LiveSettings,
     metrics::Metrics,
-    pool::PoolKey,
+    pool::{KeyPool, Owner, PoolKey},
     recorder::{AttemptRecord, AttemptStatus, Recorder, UsageSource},
     usage::Usage,
 };
@@ -31,6 +31,10 @@ pub struct RequestContext {
     pub events: EventBus,
     pub live: Arc<LiveSettings>,
     pub metrics: Arc<Metrics>,
+    /// The key pool, to remember which key created a response.
+    pub pool: Arc<KeyPool>,
+    /// The client's query string, passed on upstream.
+    pub query: Option<Box<str>>,
 }
 
 /// How an attempt ended.
@@ -41,6 +45,8 @@ pub struct Outcome {
     pub error_type: Option<String>,
     pub error_message: Option<String>,
     pub usage_source: UsageSource,
+    /// The response a Responses call created (`resp_…`), to route its follow-ups.
+    pub response_id: Option<String>,
 }
 
 /// An attempt in flight.
@@ -140,6 +146,16 @@ impl Attempt {
             cost,
             self.started.elapsed().as_secs_f64(),
         );
+        if let Some(response_id) = &outcome.response_id {
+            context.pool.affinity().remember_response(
+                response_id,
+                Owner {
+                    key_id: self.key.id,
+                    token_id: Some(context.token.id),
+                    model: context.model.clone(),
+                },
+            );
+        }
         context.recorder.record(AttemptRecord {
             request_id: context.request_id.clone(),
             attempt: self.number,
@@ -160,13 +176,20 @@ impl Attempt {
             error_type: outcome.error_type,
             error_message: outcome.error_message,
             usage_source,
+            response_id: outcome.response_id,
             started_at: self.started_at,
         });
     }
 
     /// Records a client that went away, with the usage seen (or estimated).
-    pub fn cancel(mut self, usage: Usage, source: UsageSource, http_status: Option<u16>) {
-        self.record_cancelled(usage, source, http_status);
+    pub fn cancel(
+        mut self,
+        usage: Usage,
+        source: UsageSource,
+        http_status: Option<u16>,
+        response_id: Option<String>,
+    ) {
+        self.record_cancelled(usage, source, http_status, response_id);
     }
 
     /// The input tokens a request of this size is estimated to hold (about four bytes each).
@@ -179,6 +202,7 @@ impl Attempt {
         usage: Usage,
         usage_source: UsageSource,
         http_status: Option<u16>,
+        response_id: Option<String>,
     ) {
         self.record(
             AttemptStatus::Cancelled,
@@ -190,6 +214,7 @@ impl Attempt {
                 error_message: Some(
                     "the client closed the connection before the answer was complete".into(),
                 ),
+                response_id,
             },
         );
     }
@@ -204,7 +229,7 @@ impl Drop for Attempt {
                 input: self.estimated_input(),
                 ..Usage::default()
             };
-            self.record_cancelled(usage, UsageSource::Estimated, None);
+            self.record_cancelled(usage, UsageSource::Estimated, None, None);
         }
     }
 }

@@ -9,6 +9,7 @@ use axum::{
 };
 use serde_json::json;
 
+use super::request::Dialect;
 use crate::{access::Denied, pool::WireFormat};
 
 /// What kind of error, independent of format.
@@ -178,8 +179,8 @@ fn anthropic_type(kind: ErrorKind) -> &'static str {
     }
 }
 
-/// An error event that ends a stream which has already started.
-pub fn stream_error_event(format: WireFormat, message: &str) -> bytes::Bytes {
+/// An error event that ends a stream which has already started, in the stream's own dialect.
+pub fn stream_error_event(dialect: Dialect, message: &str) -> bytes::Bytes {
     let error = ProxyError {
         status: StatusCode::BAD_GATEWAY,
         kind: ErrorKind::Upstream,
@@ -187,9 +188,17 @@ pub fn stream_error_event(format: WireFormat, message: &str) -> bytes::Bytes {
         param: None,
         code: "upstream_stream_error",
     };
-    let text = match format {
-        WireFormat::OpenAi => format!("data: {}\n\n", error.body(format)),
-        WireFormat::Anthropic => format!("event: error\ndata: {}\n\n", error.body(format)),
+    let text = match dialect {
+        Dialect::Chat => format!("data: {}\n\n", error.body(WireFormat::OpenAi)),
+        // The Responses API's own error event: `{"type":"error","code","message","param"}`.
+        Dialect::Responses => format!(
+            "event: error\ndata: {}\n\n",
+            json!({"type": "error", "code": error.code, "message": error.message, "param": null})
+        ),
+        Dialect::Anthropic => format!(
+            "event: error\ndata: {}\n\n",
+            error.body(WireFormat::Anthropic)
+        ),
     };
     bytes::Bytes::from(text)
 }

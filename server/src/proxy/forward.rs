@@ -20,13 +20,14 @@ use super::{
     attempt::{Attempt, Outcome, RequestContext},
     error::ProxyError,
     request::{ClientRequest, Endpoint},
+    route::Route,
     stream::TappedStream,
-    tap::{StreamTap, body_usage},
+    tap::{StreamTap, answer_facts},
     upstream::{self, diagnose},
 };
 use crate::{
     events::{KeyEvent, KeyEventKind},
-    pool::{Failure, PoolKey, Verdict, WireFormat},
+    pool::{Criteria, Failure, PoolKey, Verdict, WireFormat},
     recorder::AttemptStatus,
     state::AppState,
 };
@@ -34,7 +35,7 @@ use crate::{
 /// The header that carries the request id back to the client.
 pub const REQUEST_ID_HEADER: &str = "x-amp-pool-request-id";
 /// Largest upstream error body read (it is also passed to the client).
-const ERROR_BODY_LIMIT: usize = 1 << 20;
+pub(super) const ERROR_BODY_LIMIT: usize = 1 << 20;
 /// Largest complete (non-stream) upstream answer.
 const ANSWER_LIMIT: usize = 64 << 20;
 
@@ -56,15 +57,41 @@ pub fn client_secret(headers: &HeaderMap) -> Option<&str> {
     })
 }
 
-/// Serves one client request on `endpoint`, inside a span that carries the request id, the
-/// token's name, the model, the key used, the status and the latency (never a secret), and
-/// with one access log line at the end when `proxy.access_log` is on.
+/// Serves one client request on `endpoint`.
 pub async fn forward(
     state: AppState,
     endpoint: Endpoint,
     headers: HeaderMap,
+    query: Option<&str>,
     body: Body,
 ) -> Response {
+    let access_log = state.live.current().proxy.access_log;
+    observed(endpoint, access_log, |request_id| async move {
+        let mut seen = Seen::default();
+        let arrival = Arrival {
+            endpoint,
+            headers,
+            query,
+            body,
+            request_id,
+        };
+        let response = serve(state, arrival, &mut seen).await;
+        (response, seen)
+    })
+    .await
+}
+
+/// Runs `serve` for a new request id inside a span that carries the id, the token's name,
+/// the model, the key used, the status and the latency (never a secret); answers with the id
+/// in a header, and writes one access log line at the end when `access_log` is on.
+pub(super) async fn observed<F>(
+    endpoint: Endpoint,
+    access_log: bool,
+    serve: impl FnOnce(Arc<str>) -> F,
+) -> Response
+where
+    F: Future<Output = (Response, Seen)>,
+{
     let request_id: Arc<str> = Arc::from(uuid::Uuid::new_v4().simple().to_string());
     let span = tracing::info_span!(
         "v1_request",
@@ -77,18 +104,7 @@ pub async fn forward(
         latency_ms = tracing::field::Empty,
     );
     let arrived = Instant::now();
-    let access_log = state.live.current().proxy.access_log;
-    let mut seen = Seen::default();
-    let mut response = serve(
-        state,
-        endpoint,
-        headers,
-        body,
-        request_id.clone(),
-        &mut seen,
-    )
-    .instrument(span.clone())
-    .await;
+    let (mut response, seen) = serve(request_id.clone()).instrument(span.clone()).await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
@@ -115,21 +131,31 @@ pub async fn forward(
 
 /// What the access log line says about a request, filled in as it is learnt.
 #[derive(Default)]
-struct Seen {
+pub(super) struct Seen {
     /// The token itself (a reference count, not a copy of its name).
-    token: Option<Arc<crate::access::ClientToken>>,
-    model: Option<Arc<str>>,
-    key_id: Option<i32>,
+    pub token: Option<Arc<crate::access::ClientToken>>,
+    pub model: Option<Arc<str>>,
+    pub key_id: Option<i32>,
 }
 
-async fn serve(
-    state: AppState,
+/// A client request as it arrived.
+struct Arrival<'a> {
     endpoint: Endpoint,
     headers: HeaderMap,
+    /// The query string, passed on upstream (Claude Code sends `?beta=true`).
+    query: Option<&'a str>,
     body: Body,
     request_id: Arc<str>,
-    seen: &mut Seen,
-) -> Response {
+}
+
+async fn serve(state: AppState, arrival: Arrival<'_>, seen: &mut Seen) -> Response {
+    let Arrival {
+        endpoint,
+        headers,
+        query,
+        body,
+        request_id,
+    } = arrival;
     let arrived = Instant::now();
     let format = endpoint.format();
     let live = state.live.current();
@@ -166,6 +192,8 @@ async fn serve(
         events: state.events.clone(),
         live: live.clone(),
         metrics: state.metrics.clone(),
+        pool: state.pool.clone(),
+        query: query.filter(|q| !q.is_empty()).map(Box::from),
     });
     let mut upstream_time = Duration::ZERO;
     let response = attempts(
@@ -234,20 +262,42 @@ async fn attempts(
     let format = context.endpoint.format();
     let tuning = &context.live.proxy;
     let snapshot = state.pool.snapshot();
+    let route = match Route::plan(
+        &state.pool,
+        &snapshot,
+        request,
+        context.token.id,
+        tuning.session_ttl_secs,
+        Utc::now().timestamp_millis(),
+    ) {
+        Ok(route) => route,
+        Err(error) => return error.into_response(format),
+    };
     let mut tried = Vec::new();
     let mut last: Option<LastFailure> = None;
     let mut previous: Option<Signature> = None;
     for number in 1..=tuning.max_attempts.max(1) {
         let now_ms = Utc::now().timestamp_millis();
-        let key = match snapshot.pick(format, &tried, now_ms) {
+        let picked = match &route {
+            // The state lives with one key: no other key can stand in for it.
+            Route::Pinned(key) if tried.is_empty() => Ok(key.clone()),
+            Route::Pinned(_) => break,
+            Route::Free { sticky, .. } => snapshot.pick(
+                format,
+                &Criteria {
+                    tried: &tried,
+                    now_ms,
+                    only: context.endpoint.only_provider(),
+                    prefer: *sticky,
+                },
+            ),
+        };
+        let key = match picked {
             Ok(key) => key,
             Err(why) => {
                 if last.is_none() {
-                    let name = match format {
-                        WireFormat::OpenAi => "OpenAI",
-                        WireFormat::Anthropic => "Anthropic",
-                    };
-                    return ProxyError::unavailable(why.message(name)).into_response(format);
+                    return ProxyError::unavailable(why.message(format_name(context.endpoint)))
+                        .into_response(format);
                 }
                 break;
             }
@@ -273,7 +323,18 @@ async fn attempts(
         .await;
         *upstream_time += sent.elapsed();
         match outcome {
-            Ok(response) => return response,
+            Ok(response) => {
+                if response.status().is_success() {
+                    route.served(
+                        &state.pool,
+                        &state.metrics,
+                        key.id,
+                        tuning.session_ttl_secs,
+                        now_ms,
+                    );
+                }
+                return response;
+            }
             Err(failure) => last = Some(failure),
         }
     }
@@ -285,6 +346,15 @@ async fn attempts(
         None => {
             ProxyError::unavailable("no upstream key could be tried".into()).into_response(format)
         }
+    }
+}
+
+/// The name of the keys an endpoint needs, for "no key" answers.
+fn format_name(endpoint: Endpoint) -> &'static str {
+    match (endpoint.format(), endpoint.only_provider()) {
+        (_, Some(_)) => "OpenAI (OPENAI keys only; Amp does not serve this endpoint)",
+        (WireFormat::OpenAi, None) => "OpenAI",
+        (WireFormat::Anthropic, None) => "Anthropic",
     }
 }
 
@@ -320,6 +390,7 @@ async fn attempt_once(
         client,
         key,
         context.endpoint,
+        context.query.as_deref(),
         headers,
         request.upstream_body.clone(),
     )
@@ -446,15 +517,16 @@ async fn attempt_once(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
     if request.stream && is_event_stream {
+        let dialect = context.endpoint.dialect();
         let tap = StreamTap::new(
-            format,
+            dialect,
             !request.client_wants_usage,
             tuning.max_sse_event_bytes,
         );
         let body = TappedStream::new(
             answer.bytes_stream().boxed(),
             tap,
-            format,
+            dialect,
             status.as_u16(),
             Duration::from_millis(tuning.stream_idle_timeout_ms),
             Duration::from_millis(tuning.drain_after_disconnect_ms),
@@ -470,16 +542,17 @@ async fn attempt_once(
 
     match read_limited(answer, ANSWER_LIMIT, tuning.stream_idle_timeout_ms).await {
         Ok(body) => {
-            let usage = if context.endpoint == Endpoint::CountTokens {
+            let (usage, response_id) = if context.endpoint == Endpoint::CountTokens {
                 Default::default()
             } else {
-                body_usage(format, &body)
+                answer_facts(context.endpoint.dialect(), &body)
             };
             attempt.finish(
                 AttemptStatus::Success,
                 Outcome {
                     http_status: Some(status.as_u16()),
                     usage,
+                    response_id,
                     ..Outcome::default()
                 },
             );
@@ -503,7 +576,7 @@ fn failed(http_status: Option<u16>, error_type: &str, message: String) -> Outcom
         usage: Default::default(),
         error_type: Some(error_type.to_string()),
         error_message: Some(message),
-        usage_source: Default::default(),
+        ..Outcome::default()
     }
 }
 
@@ -547,7 +620,7 @@ fn apply_verdict(state: &AppState, key: &PoolKey, verdict: Verdict) {
 }
 
 /// Reads a whole upstream body of at most `limit` bytes, each chunk within the idle timeout.
-async fn read_limited(
+pub(super) async fn read_limited(
     answer: reqwest::Response,
     limit: usize,
     idle_ms: u64,
@@ -575,7 +648,7 @@ async fn read_limited(
 }
 
 /// A reqwest error with its causes, without the URL.
-fn describe(error: reqwest::Error) -> String {
+pub(super) fn describe(error: reqwest::Error) -> String {
     let error = error.without_url();
     let mut text = error.to_string();
     let mut source = std::error::Error::source(&error);

@@ -1,5 +1,5 @@
-//! The `/v1` proxy: OpenAI-format chat completions, Anthropic-format messages and the model
-//! list, forwarded through the key pool.
+//! The `/v1` proxy: OpenAI's chat completions, Responses API, embeddings and legacy
+//! completions, Anthropic's messages, and the model list, forwarded through the key pool.
 //!
 //! Bodies pass through as bytes; a tap reads usage on the side. Every upstream attempt ends
 //! in exactly one record for the batching writer, and nothing here waits on the database.
@@ -9,6 +9,9 @@ mod error;
 mod forward;
 mod models;
 mod request;
+mod responses;
+mod route;
+mod session;
 mod sse;
 mod stream;
 mod tap;
@@ -21,7 +24,7 @@ use axum::{
     http::HeaderMap,
     http::{Method, StatusCode, Uri},
     response::Response,
-    routing::{any, get, post},
+    routing::{MethodRouter, any, get, post},
 };
 
 use error::ErrorKind;
@@ -37,31 +40,33 @@ use crate::{pool::WireFormat, state::AppState};
 /// Each route is wrapped in a panic catcher as a last resort: a bug must cost one request a
 /// 500 in its own format, never the connection without an answer.
 pub fn router() -> Router<AppState> {
+    let openai = |route: MethodRouter<AppState>| {
+        route
+            .fallback(wrong_method)
+            .layer(CatchPanicLayer::custom(openai_panic as PanicHandler))
+    };
+    let anthropic = |route: MethodRouter<AppState>| {
+        route
+            .fallback(wrong_method)
+            .layer(CatchPanicLayer::custom(anthropic_panic as PanicHandler))
+    };
     Router::new()
+        .route("/v1/chat/completions", openai(post(chat_completions)))
+        .route("/v1/responses", openai(post(create_response)))
         .route(
-            "/v1/chat/completions",
-            post(chat_completions)
-                .fallback(wrong_method)
-                .layer(CatchPanicLayer::custom(openai_panic as PanicHandler)),
+            "/v1/responses/{id}",
+            openai(get(responses::retrieve).delete(responses::delete)),
         )
+        .route("/v1/responses/{id}/cancel", openai(post(responses::cancel)))
         .route(
-            "/v1/messages",
-            post(messages)
-                .fallback(wrong_method)
-                .layer(CatchPanicLayer::custom(anthropic_panic as PanicHandler)),
+            "/v1/responses/{id}/input_items",
+            openai(get(responses::input_items)),
         )
-        .route(
-            "/v1/messages/count_tokens",
-            post(count_tokens)
-                .fallback(wrong_method)
-                .layer(CatchPanicLayer::custom(anthropic_panic as PanicHandler)),
-        )
-        .route(
-            "/v1/models",
-            get(models::list)
-                .fallback(wrong_method)
-                .layer(CatchPanicLayer::custom(openai_panic as PanicHandler)),
-        )
+        .route("/v1/embeddings", openai(post(embeddings)))
+        .route("/v1/completions", openai(post(completions)))
+        .route("/v1/messages", anthropic(post(messages)))
+        .route("/v1/messages/count_tokens", anthropic(post(count_tokens)))
+        .route("/v1/models", openai(get(models::list)))
         .route("/v1/{*rest}", any(not_found))
         .layer(DefaultBodyLimit::disable())
 }
@@ -93,20 +98,38 @@ fn panicked(panic: &(dyn std::any::Any + Send), format: WireFormat) -> Response 
     .into_response(format)
 }
 
-async fn chat_completions(
+async fn chat_completions(state: State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    create(state, uri, headers, body, Endpoint::ChatCompletions).await
+}
+
+async fn create_response(state: State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    create(state, uri, headers, body, Endpoint::Responses).await
+}
+
+async fn embeddings(state: State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    create(state, uri, headers, body, Endpoint::Embeddings).await
+}
+
+async fn completions(state: State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    create(state, uri, headers, body, Endpoint::Completions).await
+}
+
+async fn messages(state: State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    create(state, uri, headers, body, Endpoint::Messages).await
+}
+
+async fn count_tokens(state: State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    create(state, uri, headers, body, Endpoint::CountTokens).await
+}
+
+async fn create(
     State(state): State<AppState>,
+    uri: Uri,
     headers: HeaderMap,
     body: Body,
+    endpoint: Endpoint,
 ) -> Response {
-    forward::forward(state, Endpoint::ChatCompletions, headers, body).await
-}
-
-async fn messages(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    forward::forward(state, Endpoint::Messages, headers, body).await
-}
-
-async fn count_tokens(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    forward::forward(state, Endpoint::CountTokens, headers, body).await
+    forward::forward(state, endpoint, headers, uri.query(), body).await
 }
 
 /// The format a client speaks, by its path and headers, for answers no handler gives.
@@ -123,14 +146,17 @@ async fn not_found(method: Method, uri: Uri, headers: HeaderMap) -> Response {
         StatusCode::NOT_FOUND,
         ErrorKind::NotFound,
         "unknown_url",
-        format!("{method} {} is not served by AMP Pool; see /v1/chat/completions, /v1/messages and /v1/models", uri.path()),
+        format!("{method} {} is not served by AMP Pool; see /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/completions, /v1/messages and /v1/models", uri.path()),
     )
     .into_response(format_of(&uri, &headers))
 }
 
 async fn wrong_method(method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    let allowed = if uri.path() == "/v1/models" {
+    let path = uri.path();
+    let allowed = if path == "/v1/models" || path.ends_with("/input_items") {
         "GET"
+    } else if path.starts_with("/v1/responses/") && !path.ends_with("/cancel") {
+        "GET, DELETE"
     } else {
         "POST"
     };

@@ -5,18 +5,48 @@ use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::error::ProxyError;
+use super::{
+    error::ProxyError,
+    session::{self, Clues, Opening, SessionId},
+    tap::is_response_id,
+};
 use crate::{pool::WireFormat, provider::Provider};
 
-/// The client-facing endpoints.
+/// The client-facing endpoints that create something upstream (and so pick a key).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Endpoint {
     /// `POST /v1/chat/completions`.
     ChatCompletions,
+    /// `POST /v1/responses` (OpenAI's Responses API).
+    Responses,
+    /// `POST /v1/embeddings`.
+    Embeddings,
+    /// `POST /v1/completions` (OpenAI's legacy completions).
+    Completions,
     /// `POST /v1/messages`.
     Messages,
     /// `POST /v1/messages/count_tokens`.
     CountTokens,
+    /// `GET /v1/responses/{id}`.
+    RetrieveResponse,
+    /// `DELETE /v1/responses/{id}`.
+    DeleteResponse,
+    /// `POST /v1/responses/{id}/cancel`.
+    CancelResponse,
+    /// `GET /v1/responses/{id}/input_items`.
+    ResponseInputItems,
+}
+
+/// How an endpoint's answers report usage and end their streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// OpenAI chat completions, legacy completions and embeddings: `usage.prompt_tokens`,
+    /// chunks ending in `data: [DONE]`.
+    Chat,
+    /// OpenAI's Responses API: `usage.input_tokens`, `response.*` events.
+    Responses,
+    /// Anthropic messages: `message_start` … `message_stop`.
+    Anthropic,
 }
 
 impl Endpoint {
@@ -24,33 +54,104 @@ impl Endpoint {
     pub fn as_str(self) -> &'static str {
         match self {
             Endpoint::ChatCompletions => "chat_completions",
+            Endpoint::Responses => "responses",
+            Endpoint::Embeddings => "embeddings",
+            Endpoint::Completions => "completions",
             Endpoint::Messages => "messages",
             Endpoint::CountTokens => "count_tokens",
+            Endpoint::RetrieveResponse => "responses_retrieve",
+            Endpoint::DeleteResponse => "responses_delete",
+            Endpoint::CancelResponse => "responses_cancel",
+            Endpoint::ResponseInputItems => "responses_input_items",
         }
     }
 
-    /// The wire format of this endpoint.
+    /// The wire format of this endpoint (its errors' shape, the keys that serve it).
     pub fn format(self) -> WireFormat {
         match self {
-            Endpoint::ChatCompletions => WireFormat::OpenAi,
+            Endpoint::ChatCompletions
+            | Endpoint::Responses
+            | Endpoint::Embeddings
+            | Endpoint::Completions
+            | Endpoint::RetrieveResponse
+            | Endpoint::DeleteResponse
+            | Endpoint::CancelResponse
+            | Endpoint::ResponseInputItems => WireFormat::OpenAi,
             Endpoint::Messages | Endpoint::CountTokens => WireFormat::Anthropic,
         }
     }
 
-    /// The upstream path for a key of `provider`.
-    pub fn upstream_path(self, provider: Provider) -> &'static str {
-        match (self, provider) {
-            (Endpoint::ChatCompletions, Provider::Amp) => {
-                "/api/provider/openai/v1/chat/completions"
+    /// How its answers carry usage.
+    pub fn dialect(self) -> Dialect {
+        match self {
+            Endpoint::ChatCompletions | Endpoint::Embeddings | Endpoint::Completions => {
+                Dialect::Chat
             }
-            (Endpoint::ChatCompletions, _) => "/v1/chat/completions",
-            (Endpoint::Messages, Provider::Amp) => "/api/provider/anthropic/v1/messages",
-            (Endpoint::Messages, _) => "/v1/messages",
-            (Endpoint::CountTokens, Provider::Amp) => {
-                "/api/provider/anthropic/v1/messages/count_tokens"
-            }
-            (Endpoint::CountTokens, _) => "/v1/messages/count_tokens",
+            Endpoint::Responses
+            | Endpoint::RetrieveResponse
+            | Endpoint::DeleteResponse
+            | Endpoint::CancelResponse
+            | Endpoint::ResponseInputItems => Dialect::Responses,
+            Endpoint::Messages | Endpoint::CountTokens => Dialect::Anthropic,
         }
+    }
+
+    /// The only provider whose keys serve this endpoint, when the format's other providers do
+    /// not: Amp's provider routes carry chat completions and responses, not embeddings or the
+    /// legacy completions.
+    pub fn only_provider(self) -> Option<Provider> {
+        match self {
+            Endpoint::Embeddings | Endpoint::Completions => Some(Provider::OpenAi),
+            _ => None,
+        }
+    }
+
+    /// The upstream path for a key of `provider` (for calls on one response, the path of the
+    /// responses collection; the id and action follow).
+    pub fn upstream_path(self, provider: Provider) -> &'static str {
+        let amp = provider == Provider::Amp;
+        match self {
+            Endpoint::RetrieveResponse
+            | Endpoint::DeleteResponse
+            | Endpoint::CancelResponse
+            | Endpoint::ResponseInputItems
+                if amp =>
+            {
+                "/api/provider/openai/v1/responses"
+            }
+            Endpoint::RetrieveResponse
+            | Endpoint::DeleteResponse
+            | Endpoint::CancelResponse
+            | Endpoint::ResponseInputItems => "/v1/responses",
+            Endpoint::ChatCompletions if amp => "/api/provider/openai/v1/chat/completions",
+            Endpoint::ChatCompletions => "/v1/chat/completions",
+            Endpoint::Responses if amp => "/api/provider/openai/v1/responses",
+            Endpoint::Responses => "/v1/responses",
+            Endpoint::Embeddings if amp => "/api/provider/openai/v1/embeddings",
+            Endpoint::Embeddings => "/v1/embeddings",
+            Endpoint::Completions if amp => "/api/provider/openai/v1/completions",
+            Endpoint::Completions => "/v1/completions",
+            Endpoint::Messages if amp => "/api/provider/anthropic/v1/messages",
+            Endpoint::Messages => "/v1/messages",
+            Endpoint::CountTokens if amp => "/api/provider/anthropic/v1/messages/count_tokens",
+            Endpoint::CountTokens => "/v1/messages/count_tokens",
+        }
+    }
+
+    /// Whether the endpoint can stream at all.
+    fn streams(self) -> bool {
+        matches!(
+            self,
+            Endpoint::ChatCompletions
+                | Endpoint::Responses
+                | Endpoint::Completions
+                | Endpoint::Messages
+        )
+    }
+
+    /// Whether an OpenAI-style `stream_options.include_usage` is asked of upstream for streams.
+    fn asks_stream_usage(self) -> bool {
+        matches!(self, Endpoint::ChatCompletions | Endpoint::Completions)
     }
 }
 
@@ -63,6 +164,10 @@ pub struct ClientRequest {
     pub client_wants_usage: bool,
     /// The body for upstream: the client's bytes, or those bytes with the usage request added.
     pub upstream_body: Bytes,
+    /// The conversation this request continues or starts, for session affinity.
+    pub session: Option<SessionId>,
+    /// The Responses API's `previous_response_id`: the key that created it holds the state.
+    pub previous_response_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +178,22 @@ struct Head<'a> {
     stream: Option<&'a RawValue>,
     #[serde(default, borrow)]
     stream_options: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    metadata: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    prompt_cache_key: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    user: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    previous_response_id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    system: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    instructions: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    messages: Option<Opening<'a>>,
+    #[serde(default, borrow)]
+    input: Option<Opening<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -129,12 +250,39 @@ impl ClientRequest {
                 )
             })?,
         };
-        if endpoint == Endpoint::CountTokens || endpoint.format() != WireFormat::OpenAi || !stream {
+        let previous_response_id = head
+            .previous_response_id
+            .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+            .filter(|id| is_response_id(id));
+        let session = match endpoint {
+            Endpoint::ChatCompletions | Endpoint::Responses | Endpoint::Messages => {
+                let dialect = endpoint.dialect();
+                let (system, opening) = match dialect {
+                    Dialect::Responses => (head.instructions, head.input),
+                    _ => (head.system, head.messages),
+                };
+                session::identify(
+                    dialect,
+                    &Clues {
+                        metadata: head.metadata,
+                        prompt_cache_key: head.prompt_cache_key,
+                        user: head.user,
+                        previous_response_id: head.previous_response_id,
+                        system,
+                        opening,
+                    },
+                )
+            }
+            _ => None,
+        };
+        if !endpoint.asks_stream_usage() || !stream {
             return Ok(Self {
                 model,
-                stream: stream && endpoint != Endpoint::CountTokens,
+                stream: stream && endpoint.streams(),
                 client_wants_usage: true,
                 upstream_body: body,
+                session,
+                previous_response_id,
             });
         }
         let include_usage = match head.stream_options {
@@ -165,6 +313,8 @@ impl ClientRequest {
             stream,
             client_wants_usage: include_usage == Some(true),
             upstream_body,
+            session,
+            previous_response_id,
         })
     }
 }

@@ -21,11 +21,11 @@ use tokio::time::Sleep;
 use super::{
     attempt::{Attempt, Outcome},
     error::stream_error_event,
+    request::Dialect,
     tap::StreamTap,
 };
 use crate::{
     metrics::Metrics,
-    pool::WireFormat,
     recorder::{AttemptStatus, UsageSource},
     usage::Usage,
 };
@@ -34,7 +34,7 @@ use crate::{
 pub struct TappedStream {
     upstream: BoxStream<'static, reqwest::Result<Bytes>>,
     tap: StreamTap,
-    format: WireFormat,
+    dialect: Dialect,
     http_status: u16,
     idle: Pin<Box<Sleep>>,
     idle_timeout: Duration,
@@ -50,7 +50,7 @@ impl TappedStream {
     pub fn new(
         upstream: BoxStream<'static, reqwest::Result<Bytes>>,
         tap: StreamTap,
-        format: WireFormat,
+        dialect: Dialect,
         http_status: u16,
         idle_timeout: Duration,
         drain: Duration,
@@ -61,7 +61,7 @@ impl TappedStream {
         Self {
             upstream,
             tap,
-            format,
+            dialect,
             http_status,
             idle: Box::pin(tokio::time::sleep(idle_timeout)),
             idle_timeout,
@@ -86,6 +86,7 @@ impl TappedStream {
                     error_type: error_type.map(str::to_string),
                     error_message,
                     usage_source: UsageSource::Reported,
+                    response_id: self.tap.response_id().map(str::to_string),
                 },
             );
         }
@@ -119,7 +120,7 @@ impl Stream for TappedStream {
                             );
                             // Close whatever event was under way before the error event.
                             let mut tail = b"\n\n".to_vec();
-                            tail.extend_from_slice(&stream_error_event(this.format, &message));
+                            tail.extend_from_slice(&stream_error_event(this.dialect, &message));
                             return Poll::Ready(Some(Ok(Bytes::from(tail))));
                         }
                     };
@@ -135,7 +136,7 @@ impl Stream for TappedStream {
                         Some("stream_interrupted"),
                         Some(message.clone()),
                     );
-                    return Poll::Ready(Some(Ok(stream_error_event(this.format, &message))));
+                    return Poll::Ready(Some(Ok(stream_error_event(this.dialect, &message))));
                 }
                 Poll::Ready(None) => {
                     let rest = this.tap.remainder();
@@ -156,7 +157,7 @@ impl Stream for TappedStream {
                             Some(message.clone()),
                         );
                         let mut tail = rest.to_vec();
-                        tail.extend_from_slice(&stream_error_event(this.format, &message));
+                        tail.extend_from_slice(&stream_error_event(this.dialect, &message));
                         return Poll::Ready(Some(Ok(Bytes::from(tail))));
                     }
                     return Poll::Ready((!rest.is_empty()).then_some(Ok(rest)));
@@ -172,7 +173,7 @@ impl Stream for TappedStream {
                             Some("stream_idle_timeout"),
                             Some(message.clone()),
                         );
-                        return Poll::Ready(Some(Ok(stream_error_event(this.format, &message))));
+                        return Poll::Ready(Some(Ok(stream_error_event(this.dialect, &message))));
                     }
                     return Poll::Pending;
                 }
@@ -197,7 +198,7 @@ impl Drop for TappedStream {
             return;
         };
         let upstream = std::mem::replace(&mut self.upstream, futures::stream::empty().boxed());
-        let tap = std::mem::replace(&mut self.tap, StreamTap::new(self.format, false, 0));
+        let tap = std::mem::replace(&mut self.tap, StreamTap::new(self.dialect, false, 0));
         runtime.spawn(drain(upstream, tap, attempt, self.drain, status));
     }
 }
@@ -226,8 +227,9 @@ async fn drain(
 /// with an estimate from the request's size and the text relayed (about four characters a
 /// token), never less than what was seen.
 fn record_cancelled(attempt: Attempt, tap: &StreamTap, status: u16) {
+    let response_id = tap.response_id().map(str::to_string);
     if tap.usage_reported() {
-        attempt.cancel(tap.usage(), UsageSource::Reported, Some(status));
+        attempt.cancel(tap.usage(), UsageSource::Reported, Some(status), response_id);
         return;
     }
     let seen = tap.usage();
@@ -238,5 +240,5 @@ fn record_cancelled(attempt: Attempt, tap: &StreamTap, status: u16) {
             .max(i64::try_from(tap.relayed_chars() / 4).unwrap_or(i64::MAX)),
         ..seen
     };
-    attempt.cancel(estimated, UsageSource::Estimated, Some(status));
+    attempt.cancel(estimated, UsageSource::Estimated, Some(status), response_id);
 }

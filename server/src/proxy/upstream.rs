@@ -20,22 +20,22 @@ pub fn request(
     client: &reqwest::Client,
     key: &PoolKey,
     endpoint: Endpoint,
+    query: Option<&str>,
     client_headers: &HeaderMap,
     body: bytes::Bytes,
 ) -> reqwest::RequestBuilder {
-    let url = format!("{}{}", key.base_url, endpoint.upstream_path(key.provider));
-    let mut builder = client
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body);
-    let bearer = || format!("Bearer {}", key.secret);
-    builder = match key.provider {
-        Provider::OpenAi => builder.header("authorization", bearer()),
-        Provider::Anthropic => builder.header("x-api-key", &key.secret),
-        Provider::Amp => builder
-            .header("authorization", bearer())
-            .header("x-api-key", &key.secret),
+    let path = endpoint.upstream_path(key.provider);
+    let url = match query {
+        Some(query) => format!("{}{path}?{query}", key.base_url),
+        None => format!("{}{path}", key.base_url),
     };
+    let mut builder = authorized(
+        client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body),
+        key,
+    );
     if endpoint.format() == crate::pool::WireFormat::Anthropic {
         let version = client_headers
             .get("anthropic-version")
@@ -47,6 +47,45 @@ pub fn request(
         }
     }
     builder
+}
+
+/// Builds a call on one stored response (`GET /v1/responses/{id}`, its `cancel` and
+/// `input_items`, `DELETE`) for the key that created it.
+pub fn response_call(
+    client: &reqwest::Client,
+    key: &PoolKey,
+    endpoint: Endpoint,
+    response_id: &str,
+    query: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let (method, action) = match endpoint {
+        Endpoint::DeleteResponse => (reqwest::Method::DELETE, ""),
+        Endpoint::CancelResponse => (reqwest::Method::POST, "/cancel"),
+        Endpoint::ResponseInputItems => (reqwest::Method::GET, "/input_items"),
+        _ => (reqwest::Method::GET, ""),
+    };
+    let base = format!(
+        "{}{}/{response_id}{action}",
+        key.base_url,
+        endpoint.upstream_path(key.provider)
+    );
+    let url = match query {
+        Some(query) => format!("{base}?{query}"),
+        None => base,
+    };
+    authorized(client.request(method, url), key)
+}
+
+/// Adds the key's credentials the way its provider expects them.
+fn authorized(builder: reqwest::RequestBuilder, key: &PoolKey) -> reqwest::RequestBuilder {
+    let bearer = || format!("Bearer {}", key.secret);
+    match key.provider {
+        Provider::OpenAi => builder.header("authorization", bearer()),
+        Provider::Anthropic => builder.header("x-api-key", &key.secret),
+        Provider::Amp => builder
+            .header("authorization", bearer())
+            .header("x-api-key", &key.secret),
+    }
 }
 
 /// Upstream response headers a client may see. Anything else — `openai-organization`,

@@ -98,6 +98,8 @@ pub struct AttemptRecord {
     pub error_type: Option<String>,
     pub error_message: Option<String>,
     pub usage_source: UsageSource,
+    /// The id of the response a Responses call created, when it created one.
+    pub response_id: Option<String>,
     pub started_at: DateTime<Utc>,
 }
 

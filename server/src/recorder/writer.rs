@@ -276,6 +276,7 @@ fn log_row(record: &AttemptRecord) -> api_request_log::ActiveModel {
         total_tokens: Set(record.usage.total()),
         cache_read_tokens: Set(record.usage.cache_read),
         cache_creation_tokens: Set(record.usage.cache_creation),
+        reasoning_tokens: Set(record.usage.reasoning),
         cost: Set(record.cost),
         cost_unknown: Set(record.cost_unknown),
         latency_ms: Set(record.latency_ms),
@@ -285,6 +286,7 @@ fn log_row(record: &AttemptRecord) -> api_request_log::ActiveModel {
         error_type: Set(record.error_type.clone()),
         error_message: Set(record.error_message.clone()),
         usage_source: Set(record.usage_source.as_str().to_string()),
+        response_id: Set(record.response_id.clone()),
         create_time: Set(record.started_at),
         update_time: Set(Utc::now()),
         ..Default::default()

@@ -58,6 +58,7 @@ fn record(
         error_type: None,
         error_message: None,
         usage_source: Default::default(),
+        response_id: None,
         started_at,
     }
 }

@@ -37,16 +37,21 @@ pub const PIECES: [&str; 3] = ["Hello", " from", " the mock"];
 /// A request the upstream received.
 #[derive(Clone, Debug)]
 pub struct Seen {
+    pub method: String,
     pub path: String,
+    pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Value,
 }
 
 #[derive(Default)]
-struct Shared {
+pub(crate) struct Shared {
     seen: Mutex<Vec<Seen>>,
     /// Streams with the `gate` behaviour wait here after their first event.
-    gate: Notify,
+    pub(crate) gate: Notify,
+    /// Responses created, by id: the secret of the key that created each (as upstream, only
+    /// that key's account can see it) and the response object.
+    pub(crate) responses: Mutex<std::collections::HashMap<String, (String, Value)>>,
 }
 
 /// The mock upstream.
@@ -69,6 +74,7 @@ impl MockUpstream {
                 "/api/provider/anthropic/v1/messages/count_tokens",
                 post(count_tokens),
             )
+            .merge(crate::mock_openai::routes())
             .route("/api/internal", post(amp_balance))
             .route("/v1/redirected", axum::routing::any(redirected))
             .route(
@@ -93,12 +99,12 @@ impl MockUpstream {
     }
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The key the request was made with, checking the auth headers the path's provider expects.
-fn secret(uri: &Uri, headers: &HeaderMap) -> Result<String, Box<Response>> {
+pub(crate) fn secret(uri: &Uri, headers: &HeaderMap) -> Result<String, Box<Response>> {
     let bearer = header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer "));
     let x_api_key = header(headers, "x-api-key");
     let path = uri.path();
@@ -108,10 +114,10 @@ fn secret(uri: &Uri, headers: &HeaderMap) -> Result<String, Box<Response>> {
             (Some(a), Some(b)) if a == b => Some(a),
             _ => None,
         }
-    } else if path.starts_with("/v1/chat/") {
-        bearer
-    } else {
+    } else if path.starts_with("/v1/messages") {
         x_api_key
+    } else {
+        bearer
     };
     found.map(str::to_string).ok_or_else(|| {
         Box::new(
@@ -124,12 +130,12 @@ fn secret(uri: &Uri, headers: &HeaderMap) -> Result<String, Box<Response>> {
     })
 }
 
-fn behaviour(secret: &str) -> &str {
+pub(crate) fn behaviour(secret: &str) -> &str {
     secret.split('-').nth(1).unwrap_or("ok")
 }
 
 /// Answers for the failure behaviours; `None` means answer normally.
-async fn failure(behaviour: &str, secret: &str) -> Option<Response> {
+pub(crate) async fn failure(behaviour: &str, secret: &str) -> Option<Response> {
     let json = |status: u16, body: Value| {
         (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
     };
@@ -233,20 +239,32 @@ async fn redirected(
     axum::Json(json!({"error": {"message": "followed a redirect"}})).into_response()
 }
 
-fn record(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Value {
+pub(crate) fn record(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Value {
+    record_call(shared, "POST", uri, headers, body)
+}
+
+pub(crate) fn record_call(
+    shared: &Shared,
+    method: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Value {
     let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     shared.seen.lock().unwrap().push(Seen {
+        method: method.to_string(),
         path: uri.path().to_string(),
+        query: uri.query().map(str::to_string),
         headers: headers.clone(),
         body: body.clone(),
     });
     body
 }
 
-type Sender = mpsc::Sender<Result<Bytes, std::io::Error>>;
+pub(crate) type Sender = mpsc::Sender<Result<Bytes, std::io::Error>>;
 
 /// A streamed body fed by `produce`.
-fn stream_body<F, Fut>(produce: F) -> Response
+pub(crate) fn stream_body<F, Fut>(produce: F) -> Response
 where
     F: FnOnce(Sender) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
@@ -260,7 +278,7 @@ where
         .unwrap()
 }
 
-async fn send(sender: &mut Sender, text: String) {
+pub(crate) async fn send(sender: &mut Sender, text: String) {
     let _ = sender.send(Ok(Bytes::from(text))).await;
 }
 

@@ -59,6 +59,7 @@ async fn records_that_overflow_the_queue_are_written_before_flush_returns() {
             error_type: None,
             error_message: None,
             usage_source: Default::default(),
+            response_id: None,
             started_at: Utc::now(),
         });
     }

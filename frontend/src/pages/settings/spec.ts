@@ -44,6 +44,7 @@ export const SETTINGS: SettingSpec[] = [
       { name: 'max_sse_event_bytes', kind: 'int', min: 64 * 1024, max: 64 * MIB, unit: 'bytes', default: 4 * MIB },
       { name: 'drain_after_disconnect_ms', kind: 'int', min: 0, max: HOUR_MS / 6, unit: 'ms', default: 30_000 },
       { name: 'access_log', kind: 'bool', default: true },
+      { name: 'session_ttl_secs', kind: 'int', min: 0, max: 7 * DAY_SECS, unit: 's', default: 3_600 },
     ],
   },
   {

@@ -3,14 +3,19 @@
 //! OpenAI reports `prompt_tokens` with cached tokens inside; they are split out here so that
 //! `input` never counts a cached token twice. Anthropic reports input, cache writes and cache
 //! reads separately in `message_start` and the output in each `message_delta` (cumulative: the
-//! latest wins, never a sum).
+//! latest wins, never a sum). The Responses API has its own names (see [`responses`]).
+
+mod responses;
+
+pub use responses::is_response_id;
 
 use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::sse::{EventTooLarge, SseSplitter, parse_event};
-use crate::{pool::WireFormat, usage::Usage};
+use super::request::Dialect;
+use crate::usage::Usage;
 
 #[derive(Deserialize)]
 struct OpenAiUsage {
@@ -20,6 +25,14 @@ struct OpenAiUsage {
     completion_tokens: Option<i64>,
     #[serde(default)]
     prompt_tokens_details: Option<OpenAiPromptDetails>,
+    #[serde(default)]
+    completion_tokens_details: Option<OpenAiCompletionDetails>,
+}
+
+#[derive(Deserialize)]
+struct OpenAiCompletionDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +54,11 @@ impl OpenAiUsage {
             input: prompt.saturating_sub(cached),
             output: self.completion_tokens.unwrap_or(0),
             cache_read: cached,
+            reasoning: self
+                .completion_tokens_details
+                .as_ref()
+                .and_then(|d| d.reasoning_tokens)
+                .unwrap_or(0),
             ..Usage::default()
         }
     }
@@ -99,14 +117,22 @@ struct WithUsage<T> {
 }
 
 /// Usage of a complete (non-stream) JSON answer; zero when it reports none.
-pub fn body_usage(format: WireFormat, body: &[u8]) -> Usage {
-    match format {
-        WireFormat::OpenAi => serde_json::from_slice::<WithUsage<OpenAiUsage>>(body)
+#[cfg(test)]
+fn body_usage(dialect: Dialect, body: &[u8]) -> Usage {
+    answer_facts(dialect, body).0
+}
+
+/// Usage of a complete (non-stream) JSON answer, and the id of the response it created (the
+/// Responses API only).
+pub fn answer_facts(dialect: Dialect, body: &[u8]) -> (Usage, Option<String>) {
+    let usage = match dialect {
+        Dialect::Responses => return responses::body(body),
+        Dialect::Chat => serde_json::from_slice::<WithUsage<OpenAiUsage>>(body)
             .ok()
             .and_then(|b| b.usage)
             .map(|u| u.usage())
             .unwrap_or_default(),
-        WireFormat::Anthropic => {
+        Dialect::Anthropic => {
             let mut usage = Usage::default();
             if let Some(reported) = serde_json::from_slice::<WithUsage<AnthropicUsage>>(body)
                 .ok()
@@ -116,12 +142,13 @@ pub fn body_usage(format: WireFormat, body: &[u8]) -> Usage {
             }
             usage
         }
-    }
+    };
+    (usage, None)
 }
 
 /// Watches a stream go by: usage so far, whether it finished properly, any error event.
 pub struct StreamTap {
-    format: WireFormat,
+    dialect: Dialect,
     splitter: SseSplitter,
     seen: Seen,
     /// Drop OpenAI's usage-only chunk: the proxy asked for it, the client did not.
@@ -138,6 +165,8 @@ struct Seen {
     usage_reported: bool,
     /// Characters of generated text relayed, for estimating output when usage never comes.
     relayed_chars: usize,
+    /// The id of the response the stream creates (the Responses API only).
+    response_id: Option<String>,
 }
 
 /// The generated text of a chunk: OpenAI `choices[].delta.content`, Anthropic
@@ -245,10 +274,10 @@ struct AnthropicEvent {
 }
 
 impl StreamTap {
-    /// A tap for a stream in `format` whose events may be at most `max_event_bytes` long.
-    pub fn new(format: WireFormat, hide_usage_chunk: bool, max_event_bytes: usize) -> Self {
+    /// A tap for a stream in `dialect` whose events may be at most `max_event_bytes` long.
+    pub fn new(dialect: Dialect, hide_usage_chunk: bool, max_event_bytes: usize) -> Self {
         Self {
-            format,
+            dialect,
             splitter: SseSplitter::new(max_event_bytes),
             seen: Seen::default(),
             hide_usage_chunk,
@@ -276,6 +305,11 @@ impl StreamTap {
         self.seen.relayed_chars
     }
 
+    /// The id of the response the stream creates, once announced.
+    pub fn response_id(&self) -> Option<&str> {
+        self.seen.response_id.as_deref()
+    }
+
     /// An error event the upstream sent, if any.
     pub fn error(&self) -> Option<&str> {
         self.seen.error.as_deref()
@@ -286,7 +320,7 @@ impl StreamTap {
     /// grows past the size limit; the stream must then end.
     pub fn feed(&mut self, chunk: Bytes) -> Result<Bytes, EventTooLarge> {
         let Self {
-            format,
+            dialect: format,
             splitter,
             seen,
             hide_usage_chunk,
@@ -317,17 +351,23 @@ impl StreamTap {
 }
 
 /// Reads one event; returns whether to keep it.
-fn inspect(format: WireFormat, raw: &[u8], seen: &mut Seen, hide_usage_chunk: bool) -> bool {
+fn inspect(dialect: Dialect, raw: &[u8], seen: &mut Seen, hide_usage_chunk: bool) -> bool {
+    let event = parse_event(raw);
+    if dialect == Dialect::Responses {
+        inspect_response_event(&event, seen);
+        return true;
+    }
     let Seen {
         usage,
         finished,
         error,
         usage_reported,
         relayed_chars,
+        ..
     } = seen;
-    let event = parse_event(raw);
-    match format {
-        WireFormat::OpenAi => {
+    match dialect {
+        Dialect::Responses => true,
+        Dialect::Chat => {
             let data = event.data.trim();
             if data == "[DONE]" {
                 *finished = true;
@@ -355,7 +395,7 @@ fn inspect(format: WireFormat, raw: &[u8], seen: &mut Seen, hide_usage_chunk: bo
                 None => true,
             }
         }
-        WireFormat::Anthropic => {
+        Dialect::Anthropic => {
             let kind = event.name.map(str::to_string);
             if kind.as_deref() == Some("content_block_delta") {
                 *relayed_chars = relayed_chars.saturating_add(text_chars(&event.data));
@@ -420,6 +460,70 @@ fn inspect(format: WireFormat, raw: &[u8], seen: &mut Seen, hide_usage_chunk: bo
     }
 }
 
+/// Reads one Responses API event: the id from `response.created`, the final usage from
+/// `response.completed` / `.incomplete` / `.failed` (each ends the stream), text from `*.delta`.
+fn inspect_response_event(event: &super::sse::SseEvent<'_>, seen: &mut Seen) {
+    let named = event.name.filter(|name| !name.is_empty());
+    if named.is_some_and(|name| name.ends_with(".delta")) {
+        if let Ok(parsed) = serde_json::from_str::<responses::ResponseEvent<'_>>(&event.data)
+            && let Some(delta) = parsed.delta
+        {
+            seen.relayed_chars = seen.relayed_chars.saturating_add(delta.chars().count());
+        }
+        return;
+    }
+    let interesting = named.is_none_or(|name| {
+        matches!(
+            name,
+            "response.created"
+                | "response.completed"
+                | "response.incomplete"
+                | "response.failed"
+                | "error"
+        )
+    });
+    if !interesting {
+        return;
+    }
+    let Ok(parsed) = serde_json::from_str::<responses::ResponseEvent<'_>>(&event.data) else {
+        return;
+    };
+    let kind = named.or(parsed.kind.as_deref()).unwrap_or_default();
+    let response = parsed.response;
+    if let Some(id) = response.as_ref().and_then(|r| r.id.as_deref())
+        && seen.response_id.is_none()
+        && is_response_id(id)
+    {
+        seen.response_id = Some(id.to_string());
+    }
+    match kind {
+        "response.completed" | "response.incomplete" | "response.failed" => {
+            if let Some(reported) = response.as_ref().and_then(|r| r.usage.as_ref()) {
+                seen.usage = reported.usage();
+                seen.usage_reported = true;
+            }
+            if kind == "response.failed" {
+                seen.error = Some(
+                    response
+                        .as_ref()
+                        .and_then(|r| r.error.as_ref())
+                        .map_or_else(|| "the response failed".into(), ErrorField::describe),
+                );
+            }
+            seen.finished = true;
+        }
+        "error" => {
+            seen.error = Some(match (parsed.code, parsed.message) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (None, Some(message)) => message,
+                (Some(code), None) => code,
+                (None, None) => "upstream error".into(),
+            });
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,7 +532,7 @@ mod tests {
     fn openai_cached_tokens_are_split_out_of_the_prompt() {
         let body = br#"{"id":"x","usage":{"prompt_tokens":1200,"completion_tokens":80,"total_tokens":1280,"prompt_tokens_details":{"cached_tokens":1024}}}"#;
         assert_eq!(
-            body_usage(WireFormat::OpenAi, body),
+            body_usage(Dialect::Chat, body),
             Usage {
                 input: 176,
                 output: 80,
@@ -442,13 +546,13 @@ mod tests {
     fn anthropic_body_usage_keeps_cache_fields_apart() {
         let body = br#"{"usage":{"input_tokens":20,"output_tokens":7,"cache_creation_input_tokens":300,"cache_read_input_tokens":4000}}"#;
         assert_eq!(
-            body_usage(WireFormat::Anthropic, body),
+            body_usage(Dialect::Anthropic, body),
             Usage {
                 input: 20,
                 output: 7,
                 cache_read: 4000,
                 cache_creation: 300,
-                cache_creation_1h: 0
+                ..Usage::default()
             }
         );
     }
@@ -456,13 +560,13 @@ mod tests {
     #[test]
     fn anthropic_one_hour_cache_writes_are_counted_apart() {
         let body = br#"{"usage":{"input_tokens":20,"output_tokens":7,"cache_creation_input_tokens":300,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":100,"ephemeral_1h_input_tokens":200}}}"#;
-        let usage = body_usage(WireFormat::Anthropic, body);
+        let usage = body_usage(Dialect::Anthropic, body);
         assert_eq!((usage.cache_creation, usage.cache_creation_1h), (300, 200));
     }
 
     #[test]
     fn a_hidden_usage_chunk_is_dropped_and_counted() {
-        let mut tap = StreamTap::new(WireFormat::OpenAi, true, usize::MAX);
+        let mut tap = StreamTap::new(Dialect::Chat, true, usize::MAX);
         let content = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}],\"usage\":null}\n\n";
         let usage =
             "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\n";
@@ -483,7 +587,7 @@ mod tests {
 
     #[test]
     fn a_shown_usage_chunk_passes_byte_for_byte() {
-        let mut tap = StreamTap::new(WireFormat::OpenAi, false, usize::MAX);
+        let mut tap = StreamTap::new(Dialect::Chat, false, usize::MAX);
         let chunk = Bytes::from_static(b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\ndata: [DO");
         assert_eq!(tap.feed(chunk.clone()).expect("no limit"), chunk);
         assert_eq!(tap.usage().output, 2);
@@ -492,7 +596,7 @@ mod tests {
 
     #[test]
     fn anthropic_output_is_the_latest_delta_not_a_sum() {
-        let mut tap = StreamTap::new(WireFormat::Anthropic, false, usize::MAX);
+        let mut tap = StreamTap::new(Dialect::Anthropic, false, usize::MAX);
         tap.feed(Bytes::from_static(b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":25,\"cache_creation_input_tokens\":100,\"cache_read_input_tokens\":900,\"output_tokens\":1}}}\n\n")).expect("no limit");
         tap.feed(Bytes::from_static(b"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":10}}\n\n")).expect("no limit");
         tap.feed(Bytes::from_static(b"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":15}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")).expect("no limit");
@@ -503,7 +607,7 @@ mod tests {
                 output: 15,
                 cache_read: 900,
                 cache_creation: 100,
-                cache_creation_1h: 0
+                ..Usage::default()
             }
         );
         assert!(tap.finished());
@@ -511,10 +615,10 @@ mod tests {
 
     #[test]
     fn relayed_text_is_counted_for_estimates() {
-        let mut tap = StreamTap::new(WireFormat::Anthropic, false, usize::MAX);
+        let mut tap = StreamTap::new(Dialect::Anthropic, false, usize::MAX);
         tap.feed(Bytes::from_static(b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n")).expect("no limit");
         assert_eq!((tap.relayed_chars(), tap.usage_reported()), (5, false));
-        let mut tap = StreamTap::new(WireFormat::OpenAi, false, usize::MAX);
+        let mut tap = StreamTap::new(Dialect::Chat, false, usize::MAX);
         tap.feed(Bytes::from_static(
             b"data: {\"choices\":[{\"delta\":{\"content\":\"Hi there\"}}]}\n\n",
         ))
@@ -524,7 +628,7 @@ mod tests {
 
     #[test]
     fn an_error_event_is_noticed() {
-        let mut tap = StreamTap::new(WireFormat::Anthropic, false, usize::MAX);
+        let mut tap = StreamTap::new(Dialect::Anthropic, false, usize::MAX);
         tap.feed(Bytes::from_static(b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n")).expect("no limit");
         assert_eq!(tap.error(), Some("overloaded_error: Overloaded"));
     }
@@ -532,8 +636,8 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn arbitrary_bodies_give_some_usage_without_panicking(body in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
-            let _ = body_usage(WireFormat::OpenAi, &body);
-            let _ = body_usage(WireFormat::Anthropic, &body);
+            let _ = body_usage(Dialect::Chat, &body);
+            let _ = body_usage(Dialect::Anthropic, &body);
         }
 
         #[test]
@@ -541,10 +645,10 @@ mod tests {
             a in proptest::num::i64::ANY, b in proptest::num::i64::ANY, c in proptest::num::i64::ANY,
         ) {
             let openai = format!(r#"{{"usage":{{"prompt_tokens":{a},"completion_tokens":{b},"prompt_tokens_details":{{"cached_tokens":{c}}}}}}}"#);
-            let usage = body_usage(WireFormat::OpenAi, openai.as_bytes());
+            let usage = body_usage(Dialect::Chat, openai.as_bytes());
             let _ = usage.total();
             let anthropic = format!(r#"{{"usage":{{"input_tokens":{a},"output_tokens":{b},"cache_read_input_tokens":{c}}}}}"#);
-            let _ = body_usage(WireFormat::Anthropic, anthropic.as_bytes()).total();
+            let _ = body_usage(Dialect::Anthropic, anthropic.as_bytes()).total();
         }
 
         #[test]
@@ -552,7 +656,7 @@ mod tests {
             chunks in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..64), 0..8),
             hide in proptest::bool::ANY,
         ) {
-            for format in [WireFormat::OpenAi, WireFormat::Anthropic] {
+            for format in [Dialect::Chat, Dialect::Anthropic, Dialect::Responses] {
                 let mut tap = StreamTap::new(format, hide, 128);
                 for chunk in &chunks {
                     if tap.feed(Bytes::from(chunk.clone())).is_err() {
