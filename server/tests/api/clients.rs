@@ -103,8 +103,8 @@ async fn claude_code_answers_through_an_anthropic_key() {
     assert_eq!(calls.len(), 1, "{calls:#?}");
     let call = &calls[0];
     assert_eq!(
-        (&call.method, call.path.as_str()),
-        (&Method::POST, "/v1/messages")
+        (&call.method, call.path.as_str(), call.query.as_deref()),
+        (&Method::POST, "/v1/messages", Some("beta=true"))
     );
     assert_eq!(call.header("x-api-key"), "sk-ant-agents-upstream");
     assert_eq!(call.header("authorization"), "");
@@ -237,7 +237,7 @@ async fn codex_cli_answers_through_an_openai_key() {
     let rows = app.log_rows().await;
     assert_eq!(rows.len(), 1);
     let row = &rows[0];
-    let (input, cached, output, _reasoning) = AGENT_RESPONSES_USAGE;
+    let (input, cached, output, reasoning) = AGENT_RESPONSES_USAGE;
     assert_eq!(
         (row.key_id, row.status.as_str(), row.http_status_code),
         (Some(key_id as i32), "success", Some(200))
@@ -261,7 +261,9 @@ async fn codex_cli_answers_through_an_openai_key() {
         ),
         (input - cached, cached, output, input + output)
     );
-    // gpt-5 per million: 352 × $1.25 + 2048 × $0.125 + 57 × $10.
+    assert_eq!(row.reasoning_tokens, reasoning);
+    assert_eq!(row.response_id.as_deref(), Some("resp_agent_mock"));
+    // gpt-5 per million: 352 × $1.25 + 2048 × $0.125 + 57 × $10 (reasoning is output).
     assert_eq!(row.cost, 440_000 + 256_000 + 570_000);
     assert_eq!(row.usage_source, "reported");
 }
