@@ -1,6 +1,6 @@
 //! The real coding agents, unchanged, answer through the pool: Claude Code through an ANTHROPIC
-//! key and OpenAI's Codex CLI through an OPENAI key, each logged with the exact usage the
-//! upstream reported.
+//! key and OpenAI's Codex CLI through an OPENAI key, each also through an AMP key, and each
+//! call is logged with the exact usage the upstream reported.
 //!
 //! Needs `AMP_POOL_CLIENTS_BIN`, the `node_modules/.bin` folder of `server/tests/clients`
 //! (where `scripts/test` installs the pinned CLIs), and runs them with a throwaway home, so
@@ -18,7 +18,9 @@ use tokio::process::Command;
 
 use crate::{
     helpers::TestApp,
-    mock_agents::{AGENT_ANTHROPIC_USAGE, AGENT_RESPONSES_USAGE, AgentUpstream, agent_text},
+    mock_agents::{
+        AGENT_ANTHROPIC_USAGE, AGENT_RESPONSES_USAGE, AgentCall, AgentUpstream, agent_text,
+    },
 };
 
 /// The longest one CLI run may take; a run answers in about a second.
@@ -67,17 +69,37 @@ async fn run_client(program: &Path, args: &[&str], envs: &[(&str, String)], home
     stdout
 }
 
-#[tokio::test]
-#[ignore = "needs the Claude Code CLI from npm; scripts/test installs it and runs this test"]
-async fn claude_code_answers_through_an_anthropic_key() {
+/// A kind of pool key and what the agent's call looks like on its way upstream.
+struct Route {
+    /// The key's provider, as `createKey` takes it.
+    provider: &'static str,
+    /// The provider in the log.
+    logged_as: &'static str,
+    /// The upstream path the call arrives at.
+    path: &'static str,
+}
+
+/// Asserts that `call` carries `secret` the way the route's provider expects it, and nothing
+/// else in the auth headers (in particular not the client's token).
+fn assert_upstream_auth(call: &AgentCall, route: &Route, secret: &str) {
+    let bearer = format!("Bearer {secret}");
+    let expected = match route.provider {
+        "ANTHROPIC" => ("", secret),
+        "OPENAI" => (bearer.as_str(), ""),
+        _ => (bearer.as_str(), secret),
+    };
+    assert_eq!(
+        (call.header("authorization"), call.header("x-api-key")),
+        expected
+    );
+}
+
+async fn claude_code_answers_through(route: Route) {
     let app = TestApp::spawn().await;
     let upstream = AgentUpstream::start().await;
+    let secret = "sk-ant-agents-upstream";
     let key_id = app
-        .add_key(
-            "ANTHROPIC",
-            "sk-ant-agents-upstream",
-            json!({"baseUrl": upstream.url}),
-        )
+        .add_key(route.provider, secret, json!({"baseUrl": upstream.url}))
         .await;
     let token = app.client_token(json!({})).await;
     let home = tempfile::tempdir().unwrap();
@@ -98,16 +120,15 @@ async fn claude_code_answers_through_an_anthropic_key() {
 
     assert_eq!(stdout.trim(), agent_text());
     // One streamed Messages call (no token counting, no model list, no title request), with
-    // the pool's key instead of the client's token and Claude Code's betas kept.
+    // the pool's key instead of the client's token and Claude Code's query and betas kept.
     let calls = upstream.calls();
     assert_eq!(calls.len(), 1, "{calls:#?}");
     let call = &calls[0];
     assert_eq!(
         (&call.method, call.path.as_str(), call.query.as_deref()),
-        (&Method::POST, "/v1/messages", Some("beta=true"))
+        (&Method::POST, route.path, Some("beta=true"))
     );
-    assert_eq!(call.header("x-api-key"), "sk-ant-agents-upstream");
-    assert_eq!(call.header("authorization"), "");
+    assert_upstream_auth(call, &route, secret);
     assert_eq!(call.header("anthropic-version"), "2023-06-01");
     assert!(
         call.header("anthropic-beta")
@@ -138,7 +159,7 @@ async fn claude_code_answers_through_an_anthropic_key() {
             row.model.as_str(),
             row.is_stream
         ),
-        ("anthropic", "messages", "claude-sonnet-4-5", true)
+        (route.logged_as, "messages", "claude-sonnet-4-5", true)
     );
     assert_eq!(
         (
@@ -156,6 +177,28 @@ async fn claude_code_answers_through_an_anthropic_key() {
     // claude-sonnet-4-5 per million: 31 × $3 + 17 × $15 + 211 × $3.75 + 1234 × $0.30.
     assert_eq!(row.cost, 93_000 + 255_000 + 791_250 + 370_200);
     assert_eq!(row.usage_source, "reported");
+}
+
+#[tokio::test]
+#[ignore = "needs the Claude Code CLI from npm; scripts/test installs it and runs this test"]
+async fn claude_code_answers_through_an_anthropic_key() {
+    claude_code_answers_through(Route {
+        provider: "ANTHROPIC",
+        logged_as: "anthropic",
+        path: "/v1/messages",
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs the Claude Code CLI from npm; scripts/test installs it and runs this test"]
+async fn claude_code_answers_through_an_amp_key() {
+    claude_code_answers_through(Route {
+        provider: "AMP",
+        logged_as: "amp",
+        path: "/api/provider/anthropic/v1/messages",
+    })
+    .await;
 }
 
 /// Codex's configuration: the pool as the one model provider, speaking the Responses API, and
@@ -181,17 +224,12 @@ env_key = "AMP_POOL_TOKEN"
     )
 }
 
-#[tokio::test]
-#[ignore = "needs the Codex CLI from npm; scripts/test installs it and runs this test"]
-async fn codex_cli_answers_through_an_openai_key() {
+async fn codex_cli_answers_through(route: Route) {
     let app = TestApp::spawn().await;
     let upstream = AgentUpstream::start().await;
+    let secret = "sk-openai-agents-upstream";
     let key_id = app
-        .add_key(
-            "OPENAI",
-            "sk-openai-agents-upstream",
-            json!({"baseUrl": upstream.url}),
-        )
+        .add_key(route.provider, secret, json!({"baseUrl": upstream.url}))
         .await;
     let token = app.client_token(json!({})).await;
     let home = tempfile::tempdir().unwrap();
@@ -221,12 +259,9 @@ async fn codex_cli_answers_through_an_openai_key() {
     let call = &calls[0];
     assert_eq!(
         (&call.method, call.path.as_str(), call.query.as_deref()),
-        (&Method::POST, "/v1/responses", None)
+        (&Method::POST, route.path, None)
     );
-    assert_eq!(
-        call.header("authorization"),
-        "Bearer sk-openai-agents-upstream"
-    );
+    assert_upstream_auth(call, &route, secret);
     assert_eq!(call.body["model"], "gpt-5");
     assert_eq!(call.body["stream"], true);
     assert!(
@@ -249,7 +284,7 @@ async fn codex_cli_answers_through_an_openai_key() {
             row.model.as_str(),
             row.is_stream
         ),
-        ("openai", "responses", "gpt-5", true)
+        (route.logged_as, "responses", "gpt-5", true)
     );
     // Cached input is counted (and priced) as cache reads, not twice.
     assert_eq!(
@@ -266,4 +301,26 @@ async fn codex_cli_answers_through_an_openai_key() {
     // gpt-5 per million: 352 × $1.25 + 2048 × $0.125 + 57 × $10 (reasoning is output).
     assert_eq!(row.cost, 440_000 + 256_000 + 570_000);
     assert_eq!(row.usage_source, "reported");
+}
+
+#[tokio::test]
+#[ignore = "needs the Codex CLI from npm; scripts/test installs it and runs this test"]
+async fn codex_cli_answers_through_an_openai_key() {
+    codex_cli_answers_through(Route {
+        provider: "OPENAI",
+        logged_as: "openai",
+        path: "/v1/responses",
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs the Codex CLI from npm; scripts/test installs it and runs this test"]
+async fn codex_cli_answers_through_an_amp_key() {
+    codex_cli_answers_through(Route {
+        provider: "AMP",
+        logged_as: "amp",
+        path: "/api/provider/openai/v1/responses",
+    })
+    .await;
 }

@@ -65,7 +65,9 @@ impl AgentUpstream {
         let calls = Calls::default();
         let app = Router::new()
             .route("/v1/messages", post(messages))
+            .route("/api/provider/anthropic/v1/messages", post(messages))
             .route("/v1/responses", post(responses))
+            .route("/api/provider/openai/v1/responses", post(responses))
             .fallback(unknown)
             .with_state(calls.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
