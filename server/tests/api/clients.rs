@@ -7,6 +7,7 @@
 //! they reach nothing but the pool on 127.0.0.1 and a run cannot hang the suite.
 
 use std::{
+    collections::HashSet,
     path::{Path, PathBuf},
     process::{Output, Stdio},
     time::Duration,
@@ -94,6 +95,27 @@ fn assert_upstream_auth(call: &AgentCall, route: &Route, secret: &str) {
     );
 }
 
+/// Runs Claude Code with `args` as a user would point it at the pool: the pool's address and a
+/// client token, the model priced in the seeded table, and a home of its own (where it keeps
+/// its sessions).
+async fn claude(app: &TestApp, token: &str, home: &Path, args: &[&str]) -> String {
+    let mut args = args.to_vec();
+    args.extend(["--model", "claude-sonnet-4-5"]);
+    run_client(
+        &clients_bin().join("claude"),
+        &args,
+        &[
+            ("ANTHROPIC_BASE_URL", app.url("")),
+            ("ANTHROPIC_API_KEY", token.to_string()),
+            // No telemetry, update checks or other calls to Anthropic's own hosts.
+            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".into()),
+            ("DISABLE_AUTOUPDATER", "1".into()),
+        ],
+        home,
+    )
+    .await
+}
+
 async fn claude_code_answers_through(route: Route) {
     let app = TestApp::spawn().await;
     let upstream = AgentUpstream::start().await;
@@ -104,19 +126,7 @@ async fn claude_code_answers_through(route: Route) {
     let token = app.client_token(json!({})).await;
     let home = tempfile::tempdir().unwrap();
 
-    let stdout = run_client(
-        &clients_bin().join("claude"),
-        &["-p", "Say hi", "--model", "claude-sonnet-4-5"],
-        &[
-            ("ANTHROPIC_BASE_URL", app.url("")),
-            ("ANTHROPIC_API_KEY", token.clone()),
-            // No telemetry, update checks or other calls to Anthropic's own hosts.
-            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".into()),
-            ("DISABLE_AUTOUPDATER", "1".into()),
-        ],
-        home.path(),
-    )
-    .await;
+    let stdout = claude(&app, &token, home.path(), &["-p", "Say hi"]).await;
 
     assert_eq!(stdout.trim(), agent_text());
     // One streamed Messages call (no token counting, no model list, no title request), with
@@ -224,14 +234,8 @@ env_key = "AMP_POOL_TOKEN"
     )
 }
 
-async fn codex_cli_answers_through(route: Route) {
-    let app = TestApp::spawn().await;
-    let upstream = AgentUpstream::start().await;
-    let secret = "sk-openai-agents-upstream";
-    let key_id = app
-        .add_key(route.provider, secret, json!({"baseUrl": upstream.url}))
-        .await;
-    let token = app.client_token(json!({})).await;
+/// A home for Codex with its configuration in `.codex/config.toml`.
+fn codex_home(app: &TestApp) -> tempfile::TempDir {
     let home = tempfile::tempdir().unwrap();
     let codex_home = home.path().join(".codex");
     std::fs::create_dir(&codex_home).unwrap();
@@ -240,17 +244,37 @@ async fn codex_cli_answers_through(route: Route) {
         codex_config(&app.url("/v1")),
     )
     .unwrap();
+    home
+}
 
-    let stdout = run_client(
+/// Runs `codex exec` with `args` in a home made by [`codex_home`], the client token in the
+/// variable its configuration names.
+async fn codex(token: &str, home: &Path, args: &[&str]) -> String {
+    let mut all = vec!["exec", "--skip-git-repo-check"];
+    all.extend(args);
+    run_client(
         &clients_bin().join("codex"),
-        &["exec", "--skip-git-repo-check", "Say hi"],
+        &all,
         &[
-            ("CODEX_HOME", codex_home.display().to_string()),
-            ("AMP_POOL_TOKEN", token.clone()),
+            ("CODEX_HOME", home.join(".codex").display().to_string()),
+            ("AMP_POOL_TOKEN", token.to_string()),
         ],
-        home.path(),
+        home,
     )
-    .await;
+    .await
+}
+
+async fn codex_cli_answers_through(route: Route) {
+    let app = TestApp::spawn().await;
+    let upstream = AgentUpstream::start().await;
+    let secret = "sk-openai-agents-upstream";
+    let key_id = app
+        .add_key(route.provider, secret, json!({"baseUrl": upstream.url}))
+        .await;
+    let token = app.client_token(json!({})).await;
+    let home = codex_home(&app);
+
+    let stdout = codex(&token, home.path(), &["Say hi"]).await;
 
     // `codex exec` prints the final answer alone on stdout (its transcript goes to stderr).
     assert_eq!(stdout.trim(), agent_text());
@@ -323,4 +347,93 @@ async fn codex_cli_answers_through_an_amp_key() {
         path: "/api/provider/openai/v1/responses",
     })
     .await;
+}
+
+/// Turns of one agent session, counting the first.
+const TURNS: usize = 5;
+
+/// Three keys of `provider` sharing the traffic equally; their ids.
+async fn three_equal_keys(app: &TestApp, provider: &str, upstream: &AgentUpstream) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for secret in ["sk-agents-one", "sk-agents-two", "sk-agents-three"] {
+        ids.push(
+            app.add_key(provider, secret, json!({"baseUrl": upstream.url}))
+                .await,
+        );
+    }
+    ids
+}
+
+/// Asserts that the `TURNS` logged calls of one session were all served by one key (by
+/// chance that would happen once in 81 runs) and that `session_of` finds the same session in
+/// each of the calls the upstream got.
+async fn assert_one_session_on_one_key(
+    app: &TestApp,
+    upstream: &AgentUpstream,
+    session_of: fn(&AgentCall) -> String,
+) {
+    let calls = upstream.calls();
+    assert_eq!(calls.len(), TURNS, "{calls:#?}");
+    let sessions: HashSet<String> = calls.iter().map(session_of).collect();
+    assert_eq!(
+        sessions.len(),
+        1,
+        "the client kept its session: {sessions:?}"
+    );
+    let rows = app.log_rows().await;
+    assert_eq!(rows.len(), TURNS);
+    assert!(rows.iter().all(|r| r.status == "success"));
+    let keys: HashSet<_> = rows.iter().map(|r| r.key_id).collect();
+    assert_eq!(keys.len(), 1, "the session moved between keys: {keys:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs the Claude Code CLI from npm; scripts/test installs it and runs this test"]
+async fn a_continued_claude_code_session_stays_on_one_key() {
+    let app = TestApp::spawn().await;
+    let upstream = AgentUpstream::start().await;
+    three_equal_keys(&app, "ANTHROPIC", &upstream).await;
+    let token = app.client_token(json!({})).await;
+    let home = tempfile::tempdir().unwrap();
+
+    claude(&app, &token, home.path(), &["-p", "Say hi"]).await;
+    for turn in 1..TURNS {
+        let prompt = format!("And again, turn {turn}");
+        let stdout = claude(&app, &token, home.path(), &["-p", "--continue", &prompt]).await;
+        assert_eq!(stdout.trim(), agent_text());
+    }
+
+    // Claude Code names its session in `metadata.user_id`, and sends the whole history again.
+    assert_one_session_on_one_key(&app, &upstream, |call| {
+        call.body["metadata"]["user_id"].to_string()
+    })
+    .await;
+    let history = upstream.calls()[TURNS - 1].body["messages"].to_string();
+    assert!(history.contains("And again, turn 1"), "{history}");
+}
+
+#[tokio::test]
+#[ignore = "needs the Codex CLI from npm; scripts/test installs it and runs this test"]
+async fn a_resumed_codex_session_stays_on_one_key() {
+    let app = TestApp::spawn().await;
+    let upstream = AgentUpstream::start().await;
+    three_equal_keys(&app, "OPENAI", &upstream).await;
+    let token = app.client_token(json!({})).await;
+    let home = codex_home(&app);
+
+    codex(&token, home.path(), &["Say hi"]).await;
+    for turn in 1..TURNS {
+        let prompt = format!("And again, turn {turn}");
+        let stdout = codex(&token, home.path(), &["resume", "--last", &prompt]).await;
+        assert_eq!(stdout.trim(), agent_text());
+    }
+
+    // Codex names its session in `prompt_cache_key` and, with `store: false`, sends the whole
+    // history again.
+    assert_one_session_on_one_key(&app, &upstream, |call| {
+        call.body["prompt_cache_key"].to_string()
+    })
+    .await;
+    let history = upstream.calls()[TURNS - 1].body["input"].to_string();
+    assert!(history.contains("And again, turn 1"), "{history}");
 }
