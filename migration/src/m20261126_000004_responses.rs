@@ -42,7 +42,12 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_index(Index::drop().name(INDEX).table("api_request_log").to_owned())
+            .drop_index(
+                Index::drop()
+                    .name(INDEX)
+                    .table("api_request_log")
+                    .to_owned(),
+            )
             .await?;
         for column in ["reasoning_tokens", "response_id"] {
             manager

@@ -84,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
                     error_type: None,
                     error_message: None,
                     usage_source: Default::default(),
+                    response_id: None,
                     started_at: start + Duration::hours(i64::from(hour)) + Duration::minutes(7),
                 });
                 seeded += 1;

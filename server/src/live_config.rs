@@ -462,7 +462,8 @@ mod tests {
         assert_eq!(input("gpt-5-pro"), Some(15.0));
         assert_eq!(input("o3-pro-2025-06-10"), Some(20.0));
         assert_eq!(input("o3-mini"), Some(1.1));
-        assert_eq!(input("gpt-5-codex"), None);
+        assert_eq!(input("gpt-5-codex"), Some(1.25));
+        assert_eq!(input("gpt-5-search-api"), None);
         assert_eq!(input("claude-opus-4-7"), None);
         assert_eq!(input("gpt-4o-2024-08"), None);
         assert_eq!(input("gpt-4o-audio-preview"), None);

@@ -97,7 +97,7 @@ impl Affinity {
             .column(Column::Model)
             .filter(Column::ResponseId.is_not_null())
             .order_by_desc(Column::Id)
-            .limit(u64::try_from(self.responses.capacity()).unwrap_or(u64::MAX))
+            .limit(self.responses.capacity())
             .into_tuple()
             .all(db)
             .await?;

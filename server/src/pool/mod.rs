@@ -17,9 +17,9 @@ use std::{
 use arc_swap::ArcSwap;
 use sea_orm::{ConnectionTrait, EntityTrait};
 
+pub use affinity::{Affinity, Owner};
 pub use clients::ClientCache;
 pub use health::{Failure, KeyHealth, Verdict};
-pub use affinity::{Affinity, Owner};
 pub use selection::{Criteria, Tier, Unavailable};
 
 use crate::{entity::api_key, error::ServiceError, live_config::ProxyTuning, provider::Provider};

@@ -253,14 +253,20 @@ mod tests {
         assert_eq!(picks(&tiers, 3), [1, 1, 1]);
         primary.health.cool_down_until(10_000);
         assert_eq!(pick(&tiers, &at(&[], 5_000)).expect("backup").id, 2);
-        assert_eq!(pick(&tiers, &at(&[], 10_000)).expect("primary is back").id, 1);
+        assert_eq!(
+            pick(&tiers, &at(&[], 10_000)).expect("primary is back").id,
+            1
+        );
     }
 
     #[test]
     fn tried_keys_are_skipped() {
         let tiers = tiers([key(1, 0, 1), key(2, 0, 1)].into_iter());
         assert_eq!(pick(&tiers, &at(&[1], 0)).expect("other").id, 2);
-        assert_eq!(pick(&tiers, &at(&[1, 2], 0)).err(), Some(Unavailable::AllTried));
+        assert_eq!(
+            pick(&tiers, &at(&[1, 2], 0)).err(),
+            Some(Unavailable::AllTried)
+        );
     }
 
     #[test]
@@ -275,7 +281,10 @@ mod tests {
             pick(&tiers, &at(&[], 0)).err(),
             Some(Unavailable::AllCoolingDown(expected))
         );
-        assert_eq!(pick(&[], &at(&[], 0)).err(), Some(Unavailable::NoneConfigured));
+        assert_eq!(
+            pick(&[], &at(&[], 0)).err(),
+            Some(Unavailable::NoneConfigured)
+        );
     }
 
     #[test]
@@ -283,6 +292,9 @@ mod tests {
         let a = key(1, 0, 1);
         a.health.disable();
         let tiers = tiers([a].into_iter());
-        assert_eq!(pick(&tiers, &at(&[], 0)).err(), Some(Unavailable::AllDisabled));
+        assert_eq!(
+            pick(&tiers, &at(&[], 0)).err(),
+            Some(Unavailable::AllDisabled)
+        );
     }
 }

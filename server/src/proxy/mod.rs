@@ -98,11 +98,21 @@ fn panicked(panic: &(dyn std::any::Any + Send), format: WireFormat) -> Response 
     .into_response(format)
 }
 
-async fn chat_completions(state: State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn chat_completions(
+    state: State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     create(state, uri, headers, body, Endpoint::ChatCompletions).await
 }
 
-async fn create_response(state: State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn create_response(
+    state: State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     create(state, uri, headers, body, Endpoint::Responses).await
 }
 
@@ -118,7 +128,12 @@ async fn messages(state: State<AppState>, uri: Uri, headers: HeaderMap, body: Bo
     create(state, uri, headers, body, Endpoint::Messages).await
 }
 
-async fn count_tokens(state: State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn count_tokens(
+    state: State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     create(state, uri, headers, body, Endpoint::CountTokens).await
 }
 

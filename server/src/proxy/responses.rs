@@ -77,9 +77,17 @@ async fn call(
     let access_log = state.live.current().proxy.access_log;
     observed(endpoint, access_log, |request_id| async move {
         let mut seen = Seen::default();
-        let response = serve(&state, endpoint, &id, uri.query(), &headers, request_id, &mut seen)
-            .await
-            .unwrap_or_else(|error| error.into_response(WireFormat::OpenAi));
+        let response = serve(
+            &state,
+            endpoint,
+            &id,
+            uri.query(),
+            &headers,
+            request_id,
+            &mut seen,
+        )
+        .await
+        .unwrap_or_else(|error| error.into_response(WireFormat::OpenAi));
         (response, seen)
     })
     .await
@@ -179,7 +187,12 @@ async fn serve(
         },
     );
     // The answer passes through as it comes (a retrieve with `stream=true` is a stream).
-    let mut response = (status, passed, Body::from_stream(answer.bytes_stream().boxed())).into_response();
+    let mut response = (
+        status,
+        passed,
+        Body::from_stream(answer.bytes_stream().boxed()),
+    )
+        .into_response();
     if response
         .headers()
         .get("content-type")

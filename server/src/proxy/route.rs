@@ -59,7 +59,14 @@ impl Route {
         if let Some(id) = &request.previous_response_id
             && let Some(owner) = pool.affinity().response_owner(id)
         {
-            let key = owner_key(snapshot, id, &owner, token_id, "previous_response_id", now_ms)?;
+            let key = owner_key(
+                snapshot,
+                id,
+                &owner,
+                token_id,
+                "previous_response_id",
+                now_ms,
+            )?;
             return Ok(Route::Pinned(key));
         }
         let session = request.session.filter(|_| session_ttl_secs > 0);

@@ -52,7 +52,10 @@ pub fn identify(dialect: Dialect, clues: &Clues<'_>) -> Option<SessionId> {
     hash.update(&[dialect as u8]);
     let explicit = [
         (Source::AnthropicUser, clues.metadata.and_then(user_id)),
-        (Source::PromptCacheKey, clues.prompt_cache_key.filter(|r| is_text(r))),
+        (
+            Source::PromptCacheKey,
+            clues.prompt_cache_key.filter(|r| is_text(r)),
+        ),
         (Source::User, clues.user.filter(|r| is_text(r))),
         (
             Source::PreviousResponse,
@@ -252,8 +255,10 @@ mod tests {
 
     #[test]
     fn an_explicit_session_wins_over_the_opening() {
-        let one = r#"{"metadata":{"user_id":"session-1"},"messages":[{"role":"user","content":"a"}]}"#;
-        let two = r#"{"metadata":{"user_id":"session-1"},"messages":[{"role":"user","content":"b"}]}"#;
+        let one =
+            r#"{"metadata":{"user_id":"session-1"},"messages":[{"role":"user","content":"a"}]}"#;
+        let two =
+            r#"{"metadata":{"user_id":"session-1"},"messages":[{"role":"user","content":"b"}]}"#;
         assert_eq!(
             session(Dialect::Anthropic, one),
             session(Dialect::Anthropic, two)

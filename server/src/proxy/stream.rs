@@ -229,7 +229,12 @@ async fn drain(
 fn record_cancelled(attempt: Attempt, tap: &StreamTap, status: u16) {
     let response_id = tap.response_id().map(str::to_string);
     if tap.usage_reported() {
-        attempt.cancel(tap.usage(), UsageSource::Reported, Some(status), response_id);
+        attempt.cancel(
+            tap.usage(),
+            UsageSource::Reported,
+            Some(status),
+            response_id,
+        );
         return;
     }
     let seen = tap.usage();

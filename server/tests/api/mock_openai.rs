@@ -18,7 +18,9 @@ use axum::{
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::mock::{PIECES, Shared, behaviour, failure, record, record_call, secret, send, stream_body};
+use crate::mock::{
+    PIECES, Shared, behaviour, failure, record, record_call, secret, send, stream_body,
+};
 
 /// What Responses answers report: input (of which cached), output (of which reasoning).
 pub const RESPONSES_USAGE: (i64, i64, i64, i64) = (300, 200, 50, 20);
@@ -87,7 +89,12 @@ async fn create(
         return response;
     }
     if let Some(previous) = body["previous_response_id"].as_str() {
-        let known = shared.responses.lock().unwrap().get(previous).map(|(owner, _)| owner == &secret);
+        let known = shared
+            .responses
+            .lock()
+            .unwrap()
+            .get(previous)
+            .map(|(owner, _)| owner == &secret);
         if known != Some(true) {
             return error(
                 400,
@@ -121,29 +128,51 @@ async fn create(
         let script = [
             event("response.created", json!({"response": pending})),
             event("response.in_progress", json!({"response": pending})),
-            event("response.output_item.added", json!({"output_index": 0, "item": {"type": "message", "id": item_id, "status": "in_progress", "role": "assistant", "content": []}})),
-            event("response.content_part.added", json!({"item_id": item_id, "output_index": 0, "content_index": 0, "part": {"type": "output_text", "text": "", "annotations": []}})),
+            event(
+                "response.output_item.added",
+                json!({"output_index": 0, "item": {"type": "message", "id": item_id, "status": "in_progress", "role": "assistant", "content": []}}),
+            ),
+            event(
+                "response.content_part.added",
+                json!({"item_id": item_id, "output_index": 0, "content_index": 0, "part": {"type": "output_text", "text": "", "annotations": []}}),
+            ),
         ];
         for text in script {
             send(&mut sender, text).await;
         }
         for (i, piece) in PIECES.iter().enumerate() {
-            let delta = event("response.output_text.delta", json!({"item_id": item_id, "output_index": 0, "content_index": 0, "delta": piece}));
+            let delta = event(
+                "response.output_text.delta",
+                json!({"item_id": item_id, "output_index": 0, "content_index": 0, "delta": piece}),
+            );
             send(&mut sender, delta).await;
             if i == 0 && behaviour == "gate" {
                 shared.gate.notified().await;
             }
             if i == 1 && behaviour == "cut" {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                let _ = futures::SinkExt::send(&mut sender, Err(std::io::Error::other("mock cut the stream"))).await;
+                let _ = futures::SinkExt::send(
+                    &mut sender,
+                    Err(std::io::Error::other("mock cut the stream")),
+                )
+                .await;
                 return;
             }
         }
         let text = PIECES.concat();
         let done = [
-            event("response.output_text.done", json!({"item_id": item_id, "output_index": 0, "content_index": 0, "text": text})),
-            event("response.content_part.done", json!({"item_id": item_id, "output_index": 0, "content_index": 0, "part": {"type": "output_text", "text": text, "annotations": []}})),
-            event("response.output_item.done", json!({"output_index": 0, "item": complete["output"][0]})),
+            event(
+                "response.output_text.done",
+                json!({"item_id": item_id, "output_index": 0, "content_index": 0, "text": text}),
+            ),
+            event(
+                "response.content_part.done",
+                json!({"item_id": item_id, "output_index": 0, "content_index": 0, "part": {"type": "output_text", "text": text, "annotations": []}}),
+            ),
+            event(
+                "response.output_item.done",
+                json!({"output_index": 0, "item": complete["output"][0]}),
+            ),
             event("response.completed", json!({"response": complete})),
         ];
         for text in done {
@@ -153,16 +182,21 @@ async fn create(
 }
 
 /// The response `id` if the key of this request created it, else upstream's 404.
-fn owned(shared: &Shared, uri: &Uri, headers: &HeaderMap, id: &str) -> Result<Value, Response> {
-    let secret = secret(uri, headers).map_err(|response| *response)?;
+fn owned(
+    shared: &Shared,
+    uri: &Uri,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<Value, Box<Response>> {
+    let secret = secret(uri, headers)?;
     match shared.responses.lock().unwrap().get(id) {
         Some((owner, object)) if owner == &secret => Ok(object.clone()),
-        _ => Err(error(
+        _ => Err(Box::new(error(
             404,
             format!("Response with id '{id}' not found."),
             None,
             None,
-        )),
+        ))),
     }
 }
 
@@ -175,7 +209,7 @@ async fn retrieve(
     record_call(&shared, "GET", &uri, &headers, &Bytes::new());
     match owned(&shared, &uri, &headers, &id) {
         Ok(object) => axum::Json(object).into_response(),
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -189,9 +223,10 @@ async fn delete(
     match owned(&shared, &uri, &headers, &id) {
         Ok(_) => {
             shared.responses.lock().unwrap().remove(&id);
-            axum::Json(json!({"id": id, "object": "response.deleted", "deleted": true})).into_response()
+            axum::Json(json!({"id": id, "object": "response.deleted", "deleted": true}))
+                .into_response()
         }
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -207,7 +242,7 @@ async fn cancel(
             object["status"] = json!("cancelled");
             axum::Json(object).into_response()
         }
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -223,7 +258,7 @@ async fn input_items(
             {"type": "message", "id": "msg_in_1", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}],
             "first_id": "msg_in_1", "last_id": "msg_in_1", "has_more": false}))
         .into_response(),
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -281,7 +316,11 @@ async fn completions(
     let include_usage = body["stream_options"]["include_usage"] == true;
     stream_body(move |mut sender| async move {
         for (i, piece) in PIECES.iter().enumerate() {
-            let finish = if i + 1 == PIECES.len() { json!("stop") } else { Value::Null };
+            let finish = if i + 1 == PIECES.len() {
+                json!("stop")
+            } else {
+                Value::Null
+            };
             let chunk = json!({"id": "cmpl-mock", "object": "text_completion", "created": 1, "model": model,
                 "choices": [{"text": piece, "index": 0, "logprobs": null, "finish_reason": finish}]});
             send(&mut sender, format!("data: {chunk}\n\n")).await;

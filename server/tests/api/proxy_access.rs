@@ -245,7 +245,7 @@ async fn unknown_paths_and_wrong_methods_answer_in_the_routes_format() {
 
     let unknown = app
         .http
-        .post(app.url("/v1/completions"))
+        .post(app.url("/v1/audio/speech"))
         .json(&json!({}))
         .send()
         .await
@@ -261,7 +261,7 @@ async fn unknown_paths_and_wrong_methods_answer_in_the_routes_format() {
     assert!(
         openai_error(unknown, 404, "not_found_error", "unknown_url")
             .await
-            .starts_with("POST /v1/completions is not served")
+            .starts_with("POST /v1/audio/speech is not served")
     );
     assert_eq!(wrong.headers()["allow"], "POST");
     assert_eq!(
@@ -269,4 +269,18 @@ async fn unknown_paths_and_wrong_methods_answer_in_the_routes_format() {
         "/v1/chat/completions takes POST, not GET"
     );
     anthropic_error(wrong_anthropic, 405, "invalid_request_error").await;
+    let wrong_response_call = app
+        .http
+        .post(app.url("/v1/responses/resp_1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_response_call.headers()["allow"], "GET, DELETE");
+    openai_error(
+        wrong_response_call,
+        405,
+        "invalid_request_error",
+        "method_not_allowed",
+    )
+    .await;
 }

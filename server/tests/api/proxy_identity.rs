@@ -143,6 +143,12 @@ async fn keys_with_the_same_identity_share_one_client() {
         .await;
     }
     let token = app.client_token(json!({})).await;
+    // The same opening each time would be one conversation, kept on one key.
+    app.graphql(
+        "mutation { setConfig(key: \"proxy\", value: {session_ttl_secs: 0}) { key } }",
+        json!({}),
+    )
+    .await;
 
     for _ in 0..6 {
         assert_eq!(

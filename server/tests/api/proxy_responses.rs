@@ -129,7 +129,13 @@ async fn a_responses_call_fails_over_before_the_first_byte() {
     let streamed = app.v1("/v1/responses", &token, ask(true)).await;
 
     assert_eq!(streamed.status(), 200);
-    assert!(streamed.text().await.unwrap().contains("response.completed"));
+    assert!(
+        streamed
+            .text()
+            .await
+            .unwrap()
+            .contains("response.completed")
+    );
     let rows = app.log_rows().await;
     let statuses: Vec<(i32, &str, Option<i32>)> = rows
         .iter()
@@ -253,7 +259,12 @@ async fn calls_on_a_stored_response_go_to_its_key_and_only_for_its_token() {
         .send()
         .await
         .unwrap();
-    let deleted = http.delete(url("")).bearer_auth(&token).send().await.unwrap();
+    let deleted = http
+        .delete(url(""))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(retrieved.status(), 200);
     assert_eq!(retrieved.json::<Value>().await.unwrap()["id"], id);
@@ -292,7 +303,11 @@ async fn calls_on_a_stored_response_go_to_its_key_and_only_for_its_token() {
                 "Bearer sk-ok-holder".into(),
                 None
             ),
-            (on("DELETE /v1/responses/"), "Bearer sk-ok-holder".into(), None),
+            (
+                on("DELETE /v1/responses/"),
+                "Bearer sk-ok-holder".into(),
+                None
+            ),
         ]
     );
     let rows = app.log_rows().await;
@@ -498,7 +513,13 @@ async fn embeddings_and_legacy_completions_use_openai_keys_with_exact_usage() {
     assert_eq!(
         facts,
         [
-            ("embeddings", "openai", EMBEDDING_TOKENS, 0, EMBEDDING_TOKENS * 20),
+            (
+                "embeddings",
+                "openai",
+                EMBEDDING_TOKENS,
+                0,
+                EMBEDDING_TOKENS * 20
+            ),
             ("completions", "openai", prompt, completion, completion_cost),
             ("completions", "openai", prompt, completion, completion_cost),
         ]
@@ -509,8 +530,12 @@ async fn embeddings_and_legacy_completions_use_openai_keys_with_exact_usage() {
 async fn the_query_string_and_anthropic_beta_reach_the_upstream() {
     let app = TestApp::spawn().await;
     let upstream = MockUpstream::start().await;
-    app.add_key("ANTHROPIC", "sk-ok-claude", json!({"baseUrl": upstream.url}))
-        .await;
+    app.add_key(
+        "ANTHROPIC",
+        "sk-ok-claude",
+        json!({"baseUrl": upstream.url}),
+    )
+    .await;
     let token = app.client_token(json!({})).await;
 
     // As Claude Code calls it.
@@ -519,7 +544,10 @@ async fn the_query_string_and_anthropic_beta_reach_the_upstream() {
         .post(app.url("/v1/messages?beta=true"))
         .header("x-api-key", &token)
         .header("anthropic-version", "2023-06-01")
-        .header("anthropic-beta", "claude-code-20250219,interleaved-thinking-2025-05-14")
+        .header(
+            "anthropic-beta",
+            "claude-code-20250219,interleaved-thinking-2025-05-14",
+        )
         .json(&json!({"model": "claude-sonnet-4-5", "max_tokens": 10,
                       "messages": [{"role": "user", "content": "hi"}]}))
         .send()

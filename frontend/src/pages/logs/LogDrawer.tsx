@@ -41,11 +41,15 @@ export function LogDrawer({ log, onClose, onOpen }: { log: LogFieldsFragment | n
               item(t('logs.provider'), <Tag>{log.provider}</Tag>),
               item(t('logs.endpoint'), log.endpoint),
               item(t('logs.model'), log.model),
+              ...(log.responseId
+                ? [item(t('logs.responseId'), <Typography.Text copyable className="mono">{log.responseId}</Typography.Text>)]
+                : []),
               item(t('logs.stream'), log.isStream ? t('common.yes') : t('common.no')),
               item(t('logs.inputTokens'), <Tokens value={log.inputTokens} />),
               item(t('logs.outputTokens'), <Tokens value={log.outputTokens} />),
               item(t('logs.cacheReadTokens'), <Tokens value={log.cacheReadTokens} />),
               item(t('logs.cacheCreationTokens'), <Tokens value={log.cacheCreationTokens} />),
+              item(t('logs.reasoningTokens'), <Tokens value={log.reasoningTokens} />),
               item(t('logs.totalTokens'), <Tokens value={log.totalTokens} />),
               item(
                 t('logs.cost'),

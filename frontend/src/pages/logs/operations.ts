@@ -20,6 +20,8 @@ export const LogFieldsFragment = graphql(`
     outputTokens
     cacheReadTokens
     cacheCreationTokens
+    reasoningTokens
+    responseId
     totalTokens
     cost
     costNanos

@@ -13,8 +13,8 @@ use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use super::sse::{EventTooLarge, SseSplitter, parse_event};
 use super::request::Dialect;
+use super::sse::{EventTooLarge, SseSplitter, parse_event};
 use crate::usage::Usage;
 
 #[derive(Deserialize)]
