@@ -9,13 +9,18 @@
 use std::{
     collections::HashSet,
     path::{Path, PathBuf},
-    process::{Output, Stdio},
+    process::Stdio,
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
 use axum::http::Method;
 use serde_json::json;
-use tokio::process::Command;
+use tokio::{
+    io::{AsyncRead, AsyncReadExt},
+    process::Command,
+    task::JoinHandle,
+};
 
 use crate::{
     helpers::TestApp,
@@ -38,8 +43,7 @@ fn clients_bin() -> PathBuf {
 /// Runs `program` in `home` with only `envs` (and `PATH`), stdin closed, within
 /// [`RUN_LIMIT`]; panics with everything it printed when it fails or takes too long.
 async fn run_client(program: &Path, args: &[&str], envs: &[(&str, String)], home: &Path) -> String {
-    let mut command = Command::new(program);
-    command
+    let mut child = Command::new(program)
         .args(args)
         .env_clear()
         // `codex` is a Node launcher for its native binary, so it needs node on the PATH.
@@ -51,23 +55,61 @@ async fn run_client(program: &Path, args: &[&str], envs: &[(&str, String)], home
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let child = command
+        // A group of its own, so a run that hangs is killed with whatever it started.
+        .process_group(0)
+        .kill_on_drop(true)
         .spawn()
         .unwrap_or_else(|e| panic!("{} does not start: {e}", program.display()));
-    let output: Output = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("{} took longer than {RUN_LIMIT:?}", program.display()))
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = collect(child.stdout.take().unwrap());
+    let stderr = collect(child.stderr.take().unwrap());
+    let printed = || {
+        let text = |buffer: &Printed| String::from_utf8_lossy(&buffer.lock().unwrap()).into_owned();
+        format!(
+            "--- stdout\n{}\n--- stderr\n{}",
+            text(&stdout.0),
+            text(&stderr.0)
+        )
+    };
+    let Ok(status) = tokio::time::timeout(RUN_LIMIT, child.wait()).await else {
+        if let Some(pid) = child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .status();
+        }
+        panic!(
+            "{} took longer than {RUN_LIMIT:?}:\n{}",
+            program.display(),
+            printed()
+        );
+    };
+    let status = status.unwrap();
+    // The pipes close when the last process of the run exits.
+    for reader in [stdout.1, stderr.1] {
+        let _ = tokio::time::timeout(Duration::from_secs(10), reader).await;
+    }
     assert!(
-        output.status.success(),
-        "{} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        status.success(),
+        "{} failed ({status}):\n{}",
         program.display(),
-        output.status
+        printed()
     );
-    stdout
+    String::from_utf8_lossy(&stdout.0.lock().unwrap()).into_owned()
+}
+
+/// What a run printed on one stream so far.
+type Printed = Arc<Mutex<Vec<u8>>>;
+
+/// Reads `stream` into a buffer as it comes, so a run that hangs still shows what it printed.
+fn collect(mut stream: impl AsyncRead + Unpin + Send + 'static) -> (Printed, JoinHandle<()>) {
+    let printed = Printed::default();
+    let buffer = printed.clone();
+    let reader = tokio::spawn(async move {
+        let mut chunk = [0u8; 8192];
+        while let Ok(n @ 1..) = stream.read(&mut chunk).await {
+            buffer.lock().unwrap().extend_from_slice(&chunk[..n]);
+        }
+    });
+    (printed, reader)
 }
 
 /// A kind of pool key and what the agent's call looks like on its way upstream.
