@@ -3,8 +3,9 @@
 //! call is logged with the exact usage the upstream reported.
 //!
 //! Needs `AMP_POOL_CLIENTS_BIN`, the `node_modules/.bin` folder of `server/tests/clients`
-//! (where `scripts/test` installs the pinned CLIs), and runs them with a throwaway home, so
-//! they reach nothing but the pool on 127.0.0.1 and a run cannot hang the suite.
+//! (where `scripts/test` installs the pinned CLIs), and runs them with a throwaway home and a
+//! proxy that refuses (and reports) every call beyond 127.0.0.1, so they reach nothing but the
+//! pool and a run cannot hang the suite.
 
 use std::{
     collections::HashSet,
@@ -25,7 +26,7 @@ use tokio::{
 use crate::{
     helpers::TestApp,
     mock_agents::{
-        AGENT_ANTHROPIC_USAGE, AGENT_RESPONSES_USAGE, AgentCall, AgentUpstream, agent_text,
+        AGENT_ANTHROPIC_USAGE, AGENT_RESPONSES_USAGE, AgentCall, AgentUpstream, Wall, agent_text,
     },
 };
 
@@ -41,15 +42,25 @@ fn clients_bin() -> PathBuf {
 }
 
 /// Runs `program` in `home` with only `envs` (and `PATH`), stdin closed, within
-/// [`RUN_LIMIT`]; panics with everything it printed when it fails or takes too long.
+/// [`RUN_LIMIT`]; panics with everything it printed when it fails, takes too long or tries to
+/// reach anything but 127.0.0.1.
 async fn run_client(program: &Path, args: &[&str], envs: &[(&str, String)], home: &Path) -> String {
-    let mut child = Command::new(program)
+    let wall = Wall::start().await;
+    let mut command = Command::new(program);
+    command
         .args(args)
         .env_clear()
         // `codex` is a Node launcher for its native binary, so it needs node on the PATH.
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
+        .env("HOME", home);
+    for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
+        command
+            .env(name, &wall.url)
+            .env(name.to_lowercase(), &wall.url);
+    }
+    let mut child = command
         .env("NO_PROXY", "127.0.0.1")
+        .env("no_proxy", "127.0.0.1")
         .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
         .current_dir(home)
         .stdin(Stdio::null())
@@ -90,6 +101,13 @@ async fn run_client(program: &Path, args: &[&str], envs: &[(&str, String)], home
     assert!(
         status.success(),
         "{} failed ({status}):\n{}",
+        program.display(),
+        printed()
+    );
+    assert_eq!(
+        wall.attempts(),
+        Vec::<String>::new(),
+        "{} tried to reach the outside world:\n{}",
         program.display(),
         printed()
     );

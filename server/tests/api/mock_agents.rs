@@ -246,3 +246,54 @@ async fn responses(
     }
     sse(events)
 }
+
+/// A forward proxy that lets nothing through: it records the first line of every request (a
+/// `CONNECT host:443` names where a client tried to go) and answers 403. Given to the agents
+/// as their proxy for everything but 127.0.0.1, it shows any call they make to the outside
+/// world, where a closed network would only make them slow or silent.
+pub struct Wall {
+    pub url: String,
+    attempts: Arc<Mutex<Vec<String>>>,
+}
+
+impl Wall {
+    pub async fn start() -> Wall {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let attempts = Arc::new(Mutex::new(Vec::new()));
+        let recorded = attempts.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(refuse(stream, recorded.clone()));
+            }
+        });
+        Wall { url, attempts }
+    }
+
+    /// The first request line of each attempt to get through, oldest first.
+    pub fn attempts(&self) -> Vec<String> {
+        self.attempts.lock().unwrap().clone()
+    }
+}
+
+async fn refuse(
+    mut stream: tokio::net::TcpStream,
+    attempts: Arc<Mutex<Vec<String>>>,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 65_536 {
+        let read = stream.read(&mut chunk).await?;
+        if read == 0 {
+            break;
+        }
+        head.extend_from_slice(&chunk[..read]);
+    }
+    let text = String::from_utf8_lossy(&head);
+    let line = text.lines().next().unwrap_or("(nothing)").to_string();
+    attempts.lock().unwrap().push(line);
+    stream
+        .write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        .await
+}
