@@ -4,6 +4,7 @@
 mod anonymous;
 mod auth;
 mod cli;
+mod clients;
 mod config;
 mod console;
 mod destinations;
@@ -17,6 +18,7 @@ mod insight_logs;
 mod insight_stats;
 mod keys;
 mod mock;
+mod mock_agents;
 mod mock_openai;
 mod proxy_access;
 mod proxy_accounting;

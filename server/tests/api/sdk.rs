@@ -6,7 +6,11 @@ use std::process::Command;
 
 use serde_json::json;
 
-use crate::{helpers::TestApp, mock::MockUpstream};
+use crate::{
+    helpers::TestApp,
+    mock::MockUpstream,
+    mock_openai::{EMBEDDING_TOKENS, RESPONSES_USAGE},
+};
 
 #[tokio::test]
 #[ignore = "needs the openai and anthropic Python SDKs; scripts/test runs it"]
@@ -51,8 +55,38 @@ async fn the_official_sdks_get_answers_and_parse_errors() {
     );
     assert!(stdout.contains("all SDK checks passed"), "{stdout}");
     let rows = app.log_rows().await;
-    // Three chat completions and three Anthropic calls reached the upstream, each logged once;
-    // the refused requests never left the pool.
-    assert_eq!(rows.len(), 6);
+    // Each call that reached the upstream is logged once; the refused requests never left the
+    // pool.
+    let count = |endpoint: &str| rows.iter().filter(|r| r.endpoint == endpoint).count();
+    assert_eq!(
+        [
+            "chat_completions",
+            "responses",
+            "embeddings",
+            "messages",
+            "count_tokens"
+        ]
+        .map(count),
+        [3, 3, 1, 2, 1]
+    );
+    assert_eq!(rows.len(), 10);
     assert!(rows.iter().all(|r| r.status == "success"));
+    let (input, cached, output, reasoning) = RESPONSES_USAGE;
+    for row in rows.iter().filter(|r| r.endpoint == "responses") {
+        assert_eq!(
+            (
+                row.input_tokens,
+                row.cache_read_tokens,
+                row.output_tokens,
+                row.reasoning_tokens
+            ),
+            (input - cached, cached, output, reasoning),
+            "{row:?}"
+        );
+    }
+    let embeddings = rows.iter().find(|r| r.endpoint == "embeddings").unwrap();
+    assert_eq!(
+        (embeddings.input_tokens, embeddings.output_tokens),
+        (EMBEDDING_TOKENS, 0)
+    );
 }

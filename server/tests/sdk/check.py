@@ -54,6 +54,43 @@ def check_openai():
         assert error.param == "model" and error.code == "invalid_model", error.body
 
 
+def check_openai_responses_and_embeddings():
+    client = openai.OpenAI(base_url=f"{BASE}/v1", api_key=TOKEN, max_retries=0)
+    # What the mock's Responses answers report: input (of which cached), output (of which reasoning).
+    usage = (300, 200, 50, 20)
+
+    def usage_of(response):
+        u = response.usage
+        return (
+            u.input_tokens,
+            u.input_tokens_details.cached_tokens,
+            u.output_tokens,
+            u.output_tokens_details.reasoning_tokens,
+        )
+
+    response = client.responses.create(model="gpt-5", input="hi")
+    assert response.output_text == TEXT, response
+    assert response.status == "completed", response
+    assert usage_of(response) == usage, response.usage
+
+    events = list(client.responses.create(model="gpt-5", input="hi", stream=True))
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert text == TEXT, text
+    completed = [e.response for e in events if e.type == "response.completed"]
+    assert len(completed) == 1 and completed[0].output_text == TEXT, completed
+    assert usage_of(completed[0]) == usage, completed[0].usage
+
+    # The SDK's stream helper assembles the final response from the events.
+    with client.responses.stream(model="gpt-5", input="hi") as stream:
+        final = stream.get_final_response()
+    assert final.output_text == TEXT and usage_of(final) == usage, final
+
+    # The SDK asks for base64 and decodes it back to floats.
+    embedding = client.embeddings.create(model="text-embedding-3-small", input="hi")
+    assert embedding.data[0].embedding == [0.25, -0.5, 1.0], embedding.data
+    assert embedding.usage.prompt_tokens == 8 and embedding.usage.total_tokens == 8, embedding.usage
+
+
 def check_anthropic():
     client = anthropic.Anthropic(base_url=BASE, api_key=TOKEN, max_retries=0)
 
@@ -80,5 +117,6 @@ def check_anthropic():
 
 
 check_openai()
+check_openai_responses_and_embeddings()
 check_anthropic()
 print("all SDK checks passed")
