@@ -27,6 +27,7 @@ mod recorder;
 mod schema;
 mod sdk;
 mod secrets_and_sessions;
+mod secrets_at_rest;
 mod shutdown;
 mod subscriptions;
 mod tokens;
