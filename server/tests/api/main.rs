@@ -3,6 +3,7 @@
 
 mod anonymous;
 mod auth;
+mod backup;
 mod cli;
 mod config;
 mod console;
