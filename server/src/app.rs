@@ -122,6 +122,7 @@ pub async fn build_state(
         .reload(&db)
         .await
         .map_err(|e| startup("load the access tokens", e))?;
+    verify_recent_rollups(&db, &live.current().retention).await;
     let events = EventBus::new();
     let metrics = Arc::new(Metrics::default());
     let recorder = Recorder::spawn(
@@ -172,6 +173,28 @@ async fn refresh_periodically(state: AppState) {
             }
             () = state.shutdown.cancelled() => return,
         }
+    }
+}
+
+/// Rebuilds recent rollup buckets that no longer equal their log rows, before the writer adds
+/// to them. A failure is logged, not fatal: the rollups are a cache of the log.
+async fn verify_recent_rollups(
+    db: &sea_orm::DatabaseConnection,
+    retention: &crate::live_config::RetentionSettings,
+) {
+    match crate::recorder::verify_rollups(db, crate::recorder::STARTUP_DAYS, retention).await {
+        Ok(check) if check.buckets_rebuilt > 0 => tracing::warn!(
+            from = %check.from,
+            checked = check.buckets_checked,
+            rebuilt = check.buckets_rebuilt,
+            "rebuilt rollup buckets that differed from the log rows"
+        ),
+        Ok(check) => tracing::debug!(
+            from = %check.from,
+            checked = check.buckets_checked,
+            "rollups equal the log rows"
+        ),
+        Err(error) => tracing::error!(error = %error, "cannot verify the rollups at start"),
     }
 }
 

@@ -25,6 +25,7 @@ mod proxy_formats;
 mod proxy_hostile;
 mod proxy_identity;
 mod recorder;
+mod rollups;
 mod schema;
 mod sdk;
 mod secrets_and_sessions;
