@@ -305,3 +305,73 @@ async fn rotation_moves_every_secret_to_the_new_key() {
         format!("Bearer {secret}")
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn without_a_key_a_private_key_file_is_made_beside_the_sqlite_file_and_reused() {
+    use std::os::unix::fs::PermissionsExt;
+    let database = TestDatabase::create().await;
+    if !database.url().starts_with("sqlite") {
+        return; // The key file's place is the SQLite file's folder.
+    }
+    let mut settings = database.settings();
+    settings.master_key_file = None;
+    let key_file = database.folder().join("master.key");
+    assert!(!key_file.exists());
+
+    let first = app::build_state(settings.clone(), CancellationToken::new())
+        .await
+        .unwrap();
+
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let key_id = first.vault.key_id().to_string();
+    first.shutdown.cancel();
+    let again = app::build_state(settings.clone(), CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(again.vault.key_id(), key_id, "the same file is read again");
+    again.shutdown.cancel();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let refused = app::build_state(settings, CancellationToken::new())
+        .await
+        .err()
+        .expect("a key file others may read is refused");
+    assert!(refused.0.contains("chmod 600"), "{refused}");
+}
+
+#[tokio::test]
+async fn secrets_rotate_runs_from_the_command_line() {
+    let app = TestApp::spawn().await;
+    app.add_key("OPENAI", "sk-ok-cli-rotated-0001", json!({"name": "cli"}))
+        .await;
+    let database = app.stop_keeping_database().await;
+    let new_key_file = database.folder().join("new.key");
+    master_key::create_file(&new_key_file).unwrap();
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_amp-pool"))
+        .args(["secrets", "rotate", "--new-key-file"])
+        .arg(&new_key_file)
+        .env_clear()
+        .env("DATABASE_URL", database.url())
+        .env("AMP_POOL_MASTER_KEY_FILE", database.master_key_file())
+        .env("RUST_LOG", "warn")
+        .current_dir(database.folder())
+        .output()
+        .unwrap();
+
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let said = String::from_utf8(output.stdout).unwrap();
+    assert!(said.starts_with("re-encrypted 1 keys and "), "{said}");
+    assert!(said.contains("then restart"), "{said}");
+    let app = TestApp::restart_on(database, |settings| {
+        settings.master_key_file = Some(new_key_file);
+    })
+    .await;
+    let listed = app.graphql("{ keys { apiKeyMasked } }", json!({})).await;
+    assert_eq!(data(&listed)["keys"][0]["apiKeyMasked"], "sk-o…0001");
+}
