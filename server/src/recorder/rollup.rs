@@ -13,10 +13,7 @@ use sea_orm::{
 };
 
 use super::{AttemptRecord, AttemptStatus};
-use crate::entity::{
-    api_request_log,
-    api_request_stats::{Column, Entity as Stats},
-};
+use crate::entity::api_request_stats::{Column, Entity as Stats};
 
 /// Rows per upsert statement (each row binds 19 values; SQLite allows 32,766).
 const UPSERT_CHUNK: usize = 400;
@@ -53,25 +50,6 @@ impl<'a> From<&'a AttemptRecord> for Sample<'a> {
             cache_creation: record.usage.cache_creation,
             cost: record.cost,
             latency_ms: record.latency_ms,
-        }
-    }
-}
-
-impl<'a> From<&'a api_request_log::Model> for Sample<'a> {
-    fn from(row: &'a api_request_log::Model) -> Self {
-        Self {
-            at: row.create_time,
-            key_id: row.key_id,
-            model: &row.model,
-            provider: &row.provider,
-            success: row.status == AttemptStatus::Success.as_str(),
-            input: row.input_tokens,
-            output: row.output_tokens,
-            total: row.total_tokens,
-            cache_read: row.cache_read_tokens,
-            cache_creation: row.cache_creation_tokens,
-            cost: row.cost,
-            latency_ms: row.latency_ms,
         }
     }
 }
@@ -116,6 +94,28 @@ pub(super) struct Counters {
 }
 
 impl Counters {
+    /// Adds another bucket's counters to these.
+    pub fn merge(&mut self, other: &Counters) {
+        self.requests += other.requests;
+        self.successes += other.successes;
+        self.errors += other.errors;
+        self.input += other.input;
+        self.output += other.output;
+        self.total += other.total;
+        self.cache_read += other.cache_read;
+        self.cache_creation += other.cache_creation;
+        self.cost += other.cost;
+        self.latency_sum += other.latency_sum;
+        self.latency_min = match (self.latency_min, other.latency_min) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.latency_max = match (self.latency_max, other.latency_max) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+
     fn add(&mut self, record: &Sample<'_>) {
         self.requests += 1;
         if record.success {

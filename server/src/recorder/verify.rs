@@ -8,25 +8,22 @@
 
 use std::collections::HashMap;
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter, Statement, TransactionTrait,
 };
 
-use super::rollup::{self, Bucket, Counters, Merge};
-use crate::{
-    entity::{api_request_log, api_request_stats},
-    error::ServiceError,
-    live_config::RetentionSettings,
+use super::{
+    AttemptStatus,
+    rollup::{self, Bucket, Counters, Merge},
 };
+use crate::{entity::api_request_stats, error::ServiceError, live_config::RetentionSettings};
 
 /// Days checked at start: cheap, and enough to cover a crash just before it.
 pub const STARTUP_DAYS: u32 = 2;
 /// Most days one check may cover.
 pub const MAX_DAYS: u32 = 366;
-/// Log rows read per query.
-const PAGE: u64 = 5_000;
 
 /// What a check looked at and what it rebuilt.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,26 +57,7 @@ pub async fn verify(
 
     let txn = db.begin().await?;
     lock_rollups(&txn).await?;
-    let mut expected: HashMap<Bucket, Counters> = HashMap::new();
-    let mut log_rows = 0;
-    let mut after = 0_i64;
-    loop {
-        let page = api_request_log::Entity::find()
-            .filter(api_request_log::Column::CreateTime.gte(start))
-            .filter(api_request_log::Column::Id.gt(after))
-            .order_by_asc(api_request_log::Column::Id)
-            .limit(PAGE)
-            .all(&txn)
-            .await?;
-        for row in &page {
-            rollup::fold_into(&mut expected, &row.into());
-            after = row.id;
-        }
-        log_rows += page.len() as u64;
-        if (page.len() as u64) < PAGE {
-            break;
-        }
-    }
+    let (expected, log_rows) = sums_of_rows(&txn, start).await?;
     let mut stored: HashMap<String, api_request_stats::Model> = api_request_stats::Entity::find()
         .filter(api_request_stats::Column::StatDate.gte(from))
         .all(&txn)
@@ -117,6 +95,109 @@ pub async fn verify(
         buckets_checked: checked,
         buckets_rebuilt: rebuilt,
     })
+}
+
+/// One (UTC hour, key, model, provider) group of log rows, summed by the database.
+#[derive(FromQueryResult)]
+struct HourGroup {
+    day: String,
+    hour: i32,
+    key_id: Option<i32>,
+    model: String,
+    provider: String,
+    requests: i64,
+    successes: i64,
+    input: i64,
+    output: i64,
+    total: i64,
+    cache_read: i64,
+    cache_creation: i64,
+    cost: i64,
+    latency_sum: i64,
+    latency_min: Option<i32>,
+    latency_max: Option<i32>,
+}
+
+/// The buckets the log rows from `start` on make, and how many rows there are: the database
+/// sums each hour per key, model and provider (`GROUP BY`); the day and "all" buckets are
+/// added up from those here, as the writer's `fold` does for a batch.
+async fn sums_of_rows(
+    txn: &impl ConnectionTrait,
+    start: DateTime<Utc>,
+) -> Result<(HashMap<Bucket, Counters>, u64), ServiceError> {
+    let backend = txn.get_database_backend();
+    // Timestamps are UTC: SQLite holds them as text (`2026-11-26 09:30:00…+00:00`),
+    // PostgreSQL as timestamptz.
+    let (day, hour, since) = match backend {
+        DbBackend::Postgres => (
+            "to_char(create_time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+            "CAST(EXTRACT(HOUR FROM create_time AT TIME ZONE 'UTC') AS INTEGER)",
+            "$1",
+        ),
+        _ => (
+            "substr(create_time, 1, 10)",
+            "CAST(substr(create_time, 12, 2) AS INTEGER)",
+            "?",
+        ),
+    };
+    let sql = format!(
+        "SELECT {day} AS day, {hour} AS hour, key_id, model, provider, \
+         CAST(COUNT(*) AS BIGINT) AS requests, \
+         CAST(SUM(CASE WHEN status = '{success}' THEN 1 ELSE 0 END) AS BIGINT) AS successes, \
+         CAST(SUM(input_tokens) AS BIGINT) AS input, CAST(SUM(output_tokens) AS BIGINT) AS output, \
+         CAST(SUM(total_tokens) AS BIGINT) AS total, \
+         CAST(SUM(cache_read_tokens) AS BIGINT) AS cache_read, \
+         CAST(SUM(cache_creation_tokens) AS BIGINT) AS cache_creation, \
+         CAST(SUM(cost) AS BIGINT) AS cost, CAST(SUM(latency_ms) AS BIGINT) AS latency_sum, \
+         MIN(latency_ms) AS latency_min, MAX(latency_ms) AS latency_max \
+         FROM api_request_log WHERE create_time >= {since} \
+         GROUP BY {day}, {hour}, key_id, model, provider",
+        success = AttemptStatus::Success.as_str(),
+    );
+    let groups =
+        HourGroup::find_by_statement(Statement::from_sql_and_values(backend, sql, [start.into()]))
+            .all(txn)
+            .await?;
+    let mut buckets: HashMap<Bucket, Counters> = HashMap::new();
+    let mut rows = 0;
+    for group in groups {
+        let date =
+            NaiveDate::parse_from_str(&group.day, "%Y-%m-%d").map_err(ServiceError::internal)?;
+        rows += group.requests as u64;
+        let counters = Counters {
+            requests: group.requests,
+            successes: group.successes,
+            errors: group.requests - group.successes,
+            input: group.input,
+            output: group.output,
+            total: group.total,
+            cache_read: group.cache_read,
+            cache_creation: group.cache_creation,
+            cost: group.cost,
+            latency_sum: group.latency_sum,
+            latency_min: group.latency_min,
+            latency_max: group.latency_max,
+        };
+        for hour in [Some(group.hour), None] {
+            let full = Bucket {
+                date,
+                hour,
+                key_id: group.key_id,
+                model: Some(group.model.clone()),
+                provider: Some(group.provider.clone()),
+            };
+            let all = Bucket {
+                date,
+                hour,
+                key_id: None,
+                model: None,
+                provider: None,
+            };
+            buckets.entry(full).or_default().merge(&counters);
+            buckets.entry(all).or_default().merge(&counters);
+        }
+    }
+    Ok((buckets, rows))
 }
 
 /// Takes the rollup table's write lock (waiting for a writer's batch to commit), so nothing
