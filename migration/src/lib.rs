@@ -9,6 +9,7 @@ mod m20261126_000001_initial;
 mod m20261126_000002_admin_token_version;
 mod m20261126_000003_usage_source;
 mod m20261126_000004_responses;
+mod m20261126_000005_secrets_at_rest;
 
 /// Runs the AMP Pool migrations in order.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_admin_token_version::Migration),
             Box::new(m20261126_000003_usage_source::Migration),
             Box::new(m20261126_000004_responses::Migration),
+            Box::new(m20261126_000005_secrets_at_rest::Migration),
         ]
     }
 }

@@ -45,6 +45,7 @@ pub async fn build_state(
     settings.validate()?;
     let db = db::connect(&settings).await?;
     db::migrate(&db).await?;
+    let vault = Arc::new(crate::vault::unlock(&settings, &db).await?);
     let startup = |what: &str, error: crate::error::ServiceError| {
         ConfigError(format!("cannot {what} at start-up: {error:#}"))
     };
@@ -96,20 +97,23 @@ pub async fn build_state(
     );
 
     if let Some(amp_key) = &settings.amp_api_key {
-        seed_amp_key(&db, amp_key.expose_secret())
+        seed_amp_key(&db, &vault, amp_key.expose_secret())
             .await
             .map_err(|e| startup("add AMP_API_KEY", e))?;
     }
 
     let live = LiveConfig::default();
-    live.seed(&db)
+    live.seed(&db, &vault)
         .await
         .map_err(|e| startup("load the run-time configuration", e))?;
-    let pool = Arc::new(KeyPool::new(ProviderUrls {
-        openai: settings.openai_base_url.clone(),
-        anthropic: settings.anthropic_base_url.clone(),
-        amp: settings.amp_base_url.clone(),
-    }));
+    let pool = Arc::new(KeyPool::new(
+        ProviderUrls {
+            openai: settings.openai_base_url.clone(),
+            anthropic: settings.anthropic_base_url.clone(),
+            amp: settings.amp_base_url.clone(),
+        },
+        vault.clone(),
+    ));
     pool.reload(&db, &live.current().proxy)
         .await
         .map_err(|e| startup("load the keys", e))?;
@@ -124,6 +128,7 @@ pub async fn build_state(
         .reload(&db)
         .await
         .map_err(|e| startup("load the access tokens", e))?;
+    verify_recent_rollups(&db, &live.current().retention).await;
     let events = EventBus::new();
     let metrics = Arc::new(Metrics::default());
     let recorder = Recorder::spawn(
@@ -145,6 +150,7 @@ pub async fn build_state(
         jwt: Arc::new(jwt),
         login_limiter: Arc::new(LoginLimiter::default()),
         hasher,
+        vault,
         shutdown,
     };
     tokio::spawn(refresh_periodically(state.clone()));
@@ -176,9 +182,32 @@ async fn refresh_periodically(state: AppState) {
     }
 }
 
+/// Rebuilds recent rollup buckets that no longer equal their log rows, before the writer adds
+/// to them. A failure is logged, not fatal: the rollups are a cache of the log.
+async fn verify_recent_rollups(
+    db: &sea_orm::DatabaseConnection,
+    retention: &crate::live_config::RetentionSettings,
+) {
+    match crate::recorder::verify_rollups(db, crate::recorder::STARTUP_DAYS, retention).await {
+        Ok(check) if check.buckets_rebuilt > 0 => tracing::warn!(
+            from = %check.from,
+            checked = check.buckets_checked,
+            rebuilt = check.buckets_rebuilt,
+            "rebuilt rollup buckets that differed from the log rows"
+        ),
+        Ok(check) => tracing::debug!(
+            from = %check.from,
+            checked = check.buckets_checked,
+            "rollups equal the log rows"
+        ),
+        Err(error) => tracing::error!(error = %error, "cannot verify the rollups at start"),
+    }
+}
+
 /// `AMP_API_KEY` becomes the first AMP key when the pool has none.
 async fn seed_amp_key(
     db: &sea_orm::DatabaseConnection,
+    vault: &crate::vault::Vault,
     secret: &str,
 ) -> Result<(), crate::error::ServiceError> {
     if keys::any_of_provider(db, Provider::Amp).await? {
@@ -186,6 +215,7 @@ async fn seed_amp_key(
     }
     let key = keys::create(
         db,
+        vault,
         keys::NewKey {
             name: "AMP (from AMP_API_KEY)".into(),
             provider: Some(Provider::Amp),

@@ -50,6 +50,28 @@ pub enum Command {
     /// Manage administrators.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Manage the master key that encrypts secrets in the database.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+    /// Copy the live SQLite database to PATH (PostgreSQL: use pg_dump).
+    Backup {
+        /// The new file; an existing file is never overwritten.
+        path: std::path::PathBuf,
+    },
+}
+
+/// `amp-pool secrets …`
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Re-encrypt every secret under a new master key, in one transaction. The current key
+    /// comes from AMP_POOL_MASTER_KEY or the key file as at start; afterwards start the
+    /// server with the new key only.
+    Rotate {
+        /// The new master key: a file holding 32 bytes as base64 or hex (`openssl rand
+        /// -base64 32 > new.key; chmod 600 new.key`).
+        #[arg(long)]
+        new_key_file: std::path::PathBuf,
+    },
 }
 
 /// `amp-pool token …`
@@ -132,6 +154,20 @@ pub struct Settings {
     /// Seconds a client has to send a whole request body.
     #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = DEFAULT_BODY_READ_TIMEOUT_SECS, global = true)]
     pub body_read_timeout_secs: u64,
+    /// The master key that encrypts secrets in the database: 32 bytes as base64 or 64 hex
+    /// digits. When unset, the key file (`AMP_POOL_MASTER_KEY_FILE`) is used.
+    #[arg(
+        long,
+        env = "AMP_POOL_MASTER_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub master_key: Option<SecretString>,
+    /// The master key file, created (mode 0600) on first start; defaults to `master.key` in
+    /// the data folder (beside the SQLite file, else `data/`). Instances sharing a PostgreSQL
+    /// database must share the key.
+    #[arg(long, env = "AMP_POOL_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -154,6 +190,8 @@ impl Default for Settings {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             header_read_timeout_secs: DEFAULT_HEADER_READ_TIMEOUT_SECS,
             body_read_timeout_secs: DEFAULT_BODY_READ_TIMEOUT_SECS,
+            master_key: None,
+            master_key_file: None,
         }
     }
 }
@@ -208,6 +246,10 @@ impl Settings {
         if self.jwt_ttl_hours == 0 {
             return Err(ConfigError("JWT_TTL_HOURS must be at least 1".into()));
         }
+        if let Some(key) = &self.master_key {
+            crate::vault::master_key::parse(key.expose_secret())
+                .map_err(|why| ConfigError(format!("AMP_POOL_MASTER_KEY {why}")))?;
+        }
         Ok(())
     }
 
@@ -250,7 +292,7 @@ impl Settings {
     /// One line describing the effective configuration, secrets masked.
     pub fn summary(&self) -> String {
         format!(
-            "listen={}:{} database={} db_echo={} admin={:?} jwt_secret={} openai={} anthropic={} amp={} amp_api_key={} cors_origins=[{}] max_connections={} header_read_timeout={}s body_read_timeout={}s",
+            "listen={}:{} database={} db_echo={} admin={:?} jwt_secret={} openai={} anthropic={} amp={} amp_api_key={} cors_origins=[{}] max_connections={} header_read_timeout={}s body_read_timeout={}s master_key={}",
             self.host,
             self.port,
             redact_url(&self.database_url),
@@ -273,6 +315,11 @@ impl Settings {
             self.max_connections,
             self.header_read_timeout_secs,
             self.body_read_timeout_secs,
+            match (&self.master_key, &self.master_key_file) {
+                (Some(_), _) => "env".to_string(),
+                (None, Some(file)) => format!("file:{}", file.display()),
+                (None, None) => format!("file:{}", self.data_dir().join("master.key").display()),
+            },
         )
     }
 }
@@ -385,6 +432,20 @@ mod tests {
             ..Settings::default()
         };
         assert!(fine.validate().is_ok());
+    }
+
+    #[test]
+    fn a_master_key_of_the_wrong_length_is_refused_with_its_variable() {
+        let settings = Settings {
+            master_key: Some(SecretString::from("c2hvcnQ=")),
+            ..Settings::default()
+        };
+        let error = settings.validate().expect_err("8 bytes is not a key");
+        assert!(
+            error.0.starts_with("AMP_POOL_MASTER_KEY must be 32 bytes"),
+            "{error}"
+        );
+        assert!(!error.0.contains("c2hvcnQ"), "{error}");
     }
 
     #[test]

@@ -28,3 +28,4 @@ pub mod secret;
 pub mod service;
 pub mod state;
 pub mod usage;
+pub mod vault;

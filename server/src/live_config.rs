@@ -14,7 +14,7 @@ use arc_swap::ArcSwap;
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 
-use crate::{error::ServiceError, provider::Provider, service::config_entries};
+use crate::{error::ServiceError, provider::Provider, service::config_entries, vault::Vault};
 
 /// Config key of [`ProxyTuning`].
 pub const PROXY_KEY: &str = "proxy";
@@ -416,8 +416,12 @@ impl LiveConfig {
 
     /// Re-reads every known key from the database. A stored value that no longer parses or is
     /// out of range keeps the default (and is logged) rather than stopping the server.
-    pub async fn reload(&self, db: &impl ConnectionTrait) -> Result<(), ServiceError> {
-        let entries = config_entries::list(db).await?;
+    pub async fn reload(
+        &self,
+        db: &impl ConnectionTrait,
+        vault: &Vault,
+    ) -> Result<(), ServiceError> {
+        let entries = config_entries::list(db, vault).await?;
         self.current
             .store(Arc::new(registry::settings_from(&entries)));
         Ok(())
@@ -425,9 +429,9 @@ impl LiveConfig {
 
     /// Stores the seeded defaults (the price table) when absent, so admins edit real values;
     /// then loads everything.
-    pub async fn seed(&self, db: &impl ConnectionTrait) -> Result<(), ServiceError> {
-        registry::seed(db).await?;
-        self.reload(db).await
+    pub async fn seed(&self, db: &impl ConnectionTrait, vault: &Vault) -> Result<(), ServiceError> {
+        registry::seed(db, vault).await?;
+        self.reload(db, vault).await
     }
 }
 

@@ -35,6 +35,8 @@ async fn main() -> ExitCode {
         }
         Command::Token(command) => cli::token(&args.settings, command).await,
         Command::Admin(command) => cli::admin(&args.settings, command).await,
+        Command::Secrets(command) => cli::secrets(&args.settings, command).await,
+        Command::Backup { path } => cli::backup(&args.settings, &path).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

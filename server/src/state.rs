@@ -14,6 +14,7 @@ use crate::{
     metrics::Metrics,
     pool::KeyPool,
     recorder::Recorder,
+    vault::Vault,
 };
 
 /// Handles to everything a request may need. Request-derived data (the admin session, the
@@ -42,6 +43,8 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// Hashes and checks passwords, a few at a time.
     pub hasher: Arc<Hasher>,
+    /// Seals and opens the secrets stored in the database.
+    pub vault: Arc<Vault>,
     /// Cancelled when the server begins to shut down.
     pub shutdown: CancellationToken,
 }
@@ -74,7 +77,7 @@ impl AppState {
 
     /// Re-reads run-time settings (and rebuilds the key clients they shape).
     pub async fn reload_config(&self) {
-        if let Err(error) = self.live.reload(&self.db).await {
+        if let Err(error) = self.live.reload(&self.db, &self.vault).await {
             tracing::error!(error = %error, "cannot reload the configuration");
         }
         self.reload_keys().await;

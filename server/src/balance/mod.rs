@@ -42,7 +42,7 @@ enum Failed {
 
 /// Refreshes key `id` now and returns it as stored afterwards.
 pub async fn refresh(state: &AppState, id: i32) -> Result<api_key::Model, ServiceError> {
-    let key = keys::get(&state.db, id).await?;
+    let key = keys::get(&state.db, &state.vault, id).await?;
     let provider: Provider = key.provider.parse().map_err(ServiceError::internal)?;
     let client = state
         .pool
@@ -229,7 +229,7 @@ async fn store(
         }
     }
     row.update_time = Set(now);
-    let updated = row.update(&state.db).await?;
+    let updated = keys::open(&state.vault, row.update(&state.db).await?)?;
     let event = |kind, reason| KeyEvent {
         kind,
         key_id: updated.id,
@@ -252,7 +252,8 @@ async fn store(
             if let Some(pooled) = state.pool.snapshot().key(updated.id) {
                 pooled.health.disable();
             }
-            let disabled = keys::disable_automatically(&state.db, updated.id, &reason).await?;
+            let disabled =
+                keys::disable_automatically(&state.db, &state.vault, updated.id, &reason).await?;
             state
                 .events
                 .publish_key(event(KeyEventKind::Disabled, Some(reason)));

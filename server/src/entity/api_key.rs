@@ -11,11 +11,13 @@ pub struct Model {
     pub name: String,
     /// `openai`, `anthropic` or `amp`.
     pub provider: String,
-    /// The upstream secret. Never leaves the server in full.
+    /// The upstream secret, sealed (`enc:v1:…`, see `vault`). Never leaves the server in full.
     pub api_key: String,
+    /// Keyed hash of provider and secret: what makes a secret unique in the pool.
+    pub key_hash: Option<String>,
     /// User-Agent sent upstream; empty means the pool's default.
     pub ua: String,
-    /// Outbound proxy URL; empty means direct.
+    /// Outbound proxy URL; empty means direct. Sealed when it carries credentials.
     pub proxy_ip: String,
     /// Overrides the provider's default upstream base URL.
     pub base_url: Option<String>,

@@ -103,7 +103,7 @@ impl ConfigQuery {
     async fn configs(&self, ctx: &Context<'_>) -> GqlResult<Vec<ConfigEntry>> {
         let app = state(ctx)?;
         let live = app.live.current();
-        let mut entries: Vec<ConfigEntry> = config_entries::list(&app.db)
+        let mut entries: Vec<ConfigEntry> = config_entries::list(&app.db, &app.vault)
             .await?
             .into_iter()
             .map(|stored| ConfigEntry::new(stored.key.clone(), Some(stored), live.clone()))
@@ -121,7 +121,7 @@ impl ConfigQuery {
     /// free-form entry, or null.
     async fn config(&self, ctx: &Context<'_>, key: String) -> GqlResult<Option<ConfigEntry>> {
         let app = state(ctx)?;
-        let stored = config_entries::get(&app.db, &key).await?;
+        let stored = config_entries::get(&app.db, &app.vault, &key).await?;
         if stored.is_none() && registry::find(&key).is_none() {
             return Ok(None);
         }
@@ -152,6 +152,7 @@ impl ConfigMutation {
         let app = state(ctx)?;
         let entry = registry::store(
             &app.db,
+            &app.vault,
             &key,
             &value.0,
             memo.as_deref(),

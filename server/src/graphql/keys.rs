@@ -347,8 +347,10 @@ impl KeyQuery {
     /// Keys by priority tier, then id.
     async fn keys(&self, ctx: &Context<'_>, filter: Option<KeyFilter>) -> GqlResult<Vec<ApiKey>> {
         let filter = filter.unwrap_or_default();
+        let app = state(ctx)?;
         let found = keys::list(
-            &state(ctx)?.db,
+            &app.db,
+            &app.vault,
             &ServiceKeyFilter {
                 provider: filter.provider,
                 enabled: filter.enabled,
@@ -361,7 +363,8 @@ impl KeyQuery {
 
     /// One key, or null when there is none with this id.
     async fn key(&self, ctx: &Context<'_>, id: i32) -> GqlResult<Option<ApiKey>> {
-        match keys::get(&state(ctx)?.db, id).await {
+        let app = state(ctx)?;
+        match keys::get(&app.db, &app.vault, id).await {
             Ok(key) => Ok(Some(ApiKey(key))),
             Err(ServiceError::NotFound(_)) => Ok(None),
             Err(error) => Err(error.into()),
@@ -394,8 +397,10 @@ impl KeyMutation {
     /// Adds a key. A key already in the pool for that provider is a `CONFLICT`.
     async fn create_key(&self, ctx: &Context<'_>, input: CreateKeyInput) -> GqlResult<ApiKey> {
         upstream_destinations(ctx, input.proxy_ip.as_deref(), input.base_url.as_deref())?;
+        let app = state(ctx)?;
         let key = keys::create(
-            &state(ctx)?.db,
+            &app.db,
+            &app.vault,
             NewKey {
                 name: input.name,
                 provider: Some(input.provider),
@@ -428,6 +433,7 @@ impl KeyMutation {
         let enable = input.enabled == Some(true);
         let key = keys::update(
             &app.db,
+            &app.vault,
             id,
             KeyChanges {
                 name: input.name,
@@ -472,7 +478,7 @@ impl KeyMutation {
         enabled: bool,
     ) -> GqlResult<ApiKey> {
         let app = state(ctx)?;
-        let key = keys::set_enabled(&app.db, id, enabled).await?;
+        let key = keys::set_enabled(&app.db, &app.vault, id, enabled).await?;
         if enabled {
             app.pool.reset_health(id);
         }
@@ -499,6 +505,7 @@ impl KeyMutation {
         upstream_destinations(ctx, input.proxy_ip.as_deref(), input.base_url.as_deref())?;
         let report = key_import::import(
             &app.db,
+            &app.vault,
             ImportRequest {
                 provider: Some(input.provider),
                 text: input.keys,

@@ -5,11 +5,15 @@ use std::{collections::HashMap, sync::Arc};
 use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
-use crate::{entity::api_key, error::GqlError, metrics::Metrics, state::AppState};
+use crate::{
+    entity::api_key, error::GqlError, metrics::Metrics, service::keys as key_rows, state::AppState,
+    vault::Vault,
+};
 
 /// Loads keys by id, batching every look-up of one request.
 pub struct KeyLoader {
     db: DatabaseConnection,
+    vault: Arc<Vault>,
     metrics: Arc<Metrics>,
 }
 
@@ -23,6 +27,7 @@ impl Loader<i32> for KeyLoader {
             .filter(api_key::Column::Id.is_in(ids.iter().copied()))
             .all(&self.db)
             .await?;
+        let keys = key_rows::open_all(&self.vault, keys)?;
         Ok(keys.into_iter().map(|key| (key.id, key)).collect())
     }
 }
@@ -32,6 +37,7 @@ pub fn key_loader(state: &AppState) -> DataLoader<KeyLoader> {
     DataLoader::new(
         KeyLoader {
             db: state.db.clone(),
+            vault: state.vault.clone(),
             metrics: state.metrics.clone(),
         },
         tokio::spawn,

@@ -13,6 +13,7 @@ mod keys;
 mod limits;
 mod loaders;
 mod logs;
+mod rollups;
 pub mod socket;
 mod stats;
 mod tokens;
@@ -52,6 +53,7 @@ pub struct MutationRoot(
     keys::KeyMutation,
     tokens::TokenMutation,
     config::ConfigMutation,
+    rollups::RollupMutation,
 );
 
 /// Every subscription.

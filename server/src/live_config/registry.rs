@@ -10,7 +10,7 @@ use super::{
     ALERTS_KEY, BALANCE_KEY, HEALTH_KEY, LiveSettings, METRICS_KEY, MODELS_KEY, NETWORK_KEY,
     PRICES_KEY, PROXY_KEY, PriceTable, RETENTION_KEY, ranges::Validate,
 };
-use crate::{entity::config_entry, error::ServiceError, service::config_entries};
+use crate::{entity::config_entry, error::ServiceError, service::config_entries, vault::Vault};
 
 /// Keys under this prefix hold free-form JSON for the admin console; the server never reads
 /// them.
@@ -153,6 +153,7 @@ pub fn check(key: &str, value: &Value, current: &LiveSettings) -> Result<(), Ser
 /// Checks (against the settings in force, `current`), then stores the entry under `key`.
 pub async fn store(
     db: &impl ConnectionTrait,
+    vault: &Vault,
     key: &str,
     value: &Value,
     memo: Option<&str>,
@@ -160,7 +161,7 @@ pub async fn store(
 ) -> Result<config_entry::Model, ServiceError> {
     let value = match secret_field(key) {
         Some(_) => {
-            let stored = config_entries::get(db, key)
+            let stored = config_entries::get(db, vault, key)
                 .await?
                 .map(|entry| config_entries::value_of(&entry));
             keep_masked_secrets(key, value, stored.as_ref())
@@ -168,7 +169,7 @@ pub async fn store(
         None => value.clone(),
     };
     check(key, &value, current)?;
-    config_entries::set(db, key, &value, memo).await
+    config_entries::set(db, vault, key, &value, memo).await
 }
 
 /// The secret field of a setting, if it has one: `metrics.token`.
@@ -225,11 +226,12 @@ pub fn settings_from(entries: &[config_entry::Model]) -> LiveSettings {
 }
 
 /// Stores the default of every seeded setting that is not stored yet.
-pub async fn seed(db: &impl ConnectionTrait) -> Result<(), ServiceError> {
+pub async fn seed(db: &impl ConnectionTrait, vault: &Vault) -> Result<(), ServiceError> {
     for setting in SETTINGS.iter().filter(|s| s.seeded) {
-        if config_entries::get(db, setting.key).await?.is_none() {
+        if config_entries::get(db, vault, setting.key).await?.is_none() {
             config_entries::set(
                 db,
+                vault,
                 setting.key,
                 &setting.default_value(),
                 Some(setting.description),

@@ -22,7 +22,10 @@ pub use clients::ClientCache;
 pub use health::{Failure, KeyHealth, Verdict};
 pub use selection::{Criteria, Tier, Unavailable};
 
-use crate::{entity::api_key, error::ServiceError, live_config::ProxyTuning, provider::Provider};
+use crate::{
+    entity::api_key, error::ServiceError, live_config::ProxyTuning, provider::Provider,
+    vault::Vault,
+};
 
 /// The two client-facing wire formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -130,16 +133,19 @@ pub struct KeyPool {
     clients: ClientCache,
     urls: ProviderUrls,
     affinity: Affinity,
+    /// Opens the sealed secrets of the rows the snapshot is built from.
+    vault: Arc<Vault>,
 }
 
 impl KeyPool {
     /// An empty pool; call [`KeyPool::reload`] to fill it.
-    pub fn new(urls: ProviderUrls) -> Self {
+    pub fn new(urls: ProviderUrls, vault: Arc<Vault>) -> Self {
         Self {
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             clients: ClientCache::default(),
             urls,
             affinity: Affinity::default(),
+            vault,
         }
     }
 
@@ -176,6 +182,14 @@ impl KeyPool {
         let mut keys = HashMap::with_capacity(rows.len());
         let mut identities = HashSet::new();
         for row in rows {
+            let id = row.id;
+            let row = match self.vault.open_key(row) {
+                Ok(row) => row,
+                Err(error) => {
+                    tracing::error!(key_id = id, error = %error, "skipping a key whose secret cannot be decrypted");
+                    continue;
+                }
+            };
             let Ok(provider) = row.provider.parse::<Provider>() else {
                 tracing::warn!(key_id = row.id, provider = ?row.provider, "skipping a key of an unknown provider");
                 continue;

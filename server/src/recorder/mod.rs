@@ -6,6 +6,7 @@
 //! everything handed over before it is committed — shutdown uses it so no row is lost.
 
 mod rollup;
+mod verify;
 mod writer;
 
 use std::sync::{
@@ -19,6 +20,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::{events::EventBus, metrics::Metrics, usage::Usage};
 
+pub use verify::{
+    MAX_DAYS as MAX_VERIFY_DAYS, RollupCheck, STARTUP_DAYS, verify as verify_rollups,
+};
 pub use writer::BatchLimits;
 
 /// How an attempt ended.

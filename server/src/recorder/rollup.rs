@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, Timelike, Utc};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use sea_orm::{
     ConnectionTrait, DbErr,
     sea_query::{Expr, OnConflict, Query},
@@ -18,18 +18,54 @@ use crate::entity::api_request_stats::{Column, Entity as Stats};
 /// Rows per upsert statement (each row binds 19 values; SQLite allows 32,766).
 const UPSERT_CHUNK: usize = 400;
 
+/// What one attempt adds to its buckets: read from a record as it is written, or from its log
+/// row when the rollups are checked, so both go through the same [`fold`].
+pub(super) struct Sample<'a> {
+    pub at: DateTime<Utc>,
+    pub key_id: Option<i32>,
+    pub model: &'a str,
+    pub provider: &'a str,
+    pub success: bool,
+    pub input: i64,
+    pub output: i64,
+    pub total: i64,
+    pub cache_read: i64,
+    pub cache_creation: i64,
+    pub cost: i64,
+    pub latency_ms: i32,
+}
+
+impl<'a> From<&'a AttemptRecord> for Sample<'a> {
+    fn from(record: &'a AttemptRecord) -> Self {
+        Self {
+            at: record.started_at,
+            key_id: record.key_id,
+            model: &record.model,
+            provider: record.provider,
+            success: record.status == AttemptStatus::Success,
+            input: record.usage.input,
+            output: record.usage.output,
+            total: record.usage.total(),
+            cache_read: record.usage.cache_read,
+            cache_creation: record.usage.cache_creation,
+            cost: record.cost,
+            latency_ms: record.latency_ms,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Bucket {
-    date: NaiveDate,
-    hour: Option<i32>,
-    key_id: Option<i32>,
-    model: Option<String>,
-    provider: Option<String>,
+pub(super) struct Bucket {
+    pub date: NaiveDate,
+    pub hour: Option<i32>,
+    pub key_id: Option<i32>,
+    pub model: Option<String>,
+    pub provider: Option<String>,
 }
 
 impl Bucket {
     /// The canonical text form that the unique index is on; NULL dimensions are JSON nulls.
-    fn key(&self) -> String {
+    pub fn key(&self) -> String {
         serde_json::json!([
             self.date.to_string(),
             self.hour,
@@ -41,35 +77,57 @@ impl Bucket {
     }
 }
 
-#[derive(Clone, Debug, Default)]
-struct Counters {
-    requests: i64,
-    successes: i64,
-    errors: i64,
-    input: i64,
-    output: i64,
-    total: i64,
-    cache_read: i64,
-    cache_creation: i64,
-    cost: i64,
-    latency_sum: i64,
-    latency_min: Option<i32>,
-    latency_max: Option<i32>,
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Counters {
+    pub requests: i64,
+    pub successes: i64,
+    pub errors: i64,
+    pub input: i64,
+    pub output: i64,
+    pub total: i64,
+    pub cache_read: i64,
+    pub cache_creation: i64,
+    pub cost: i64,
+    pub latency_sum: i64,
+    pub latency_min: Option<i32>,
+    pub latency_max: Option<i32>,
 }
 
 impl Counters {
-    fn add(&mut self, record: &AttemptRecord) {
+    /// Adds another bucket's counters to these.
+    pub fn merge(&mut self, other: &Counters) {
+        self.requests += other.requests;
+        self.successes += other.successes;
+        self.errors += other.errors;
+        self.input += other.input;
+        self.output += other.output;
+        self.total += other.total;
+        self.cache_read += other.cache_read;
+        self.cache_creation += other.cache_creation;
+        self.cost += other.cost;
+        self.latency_sum += other.latency_sum;
+        self.latency_min = match (self.latency_min, other.latency_min) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.latency_max = match (self.latency_max, other.latency_max) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+
+    fn add(&mut self, record: &Sample<'_>) {
         self.requests += 1;
-        if record.status == AttemptStatus::Success {
+        if record.success {
             self.successes += 1;
         } else {
             self.errors += 1;
         }
-        self.input += record.usage.input;
-        self.output += record.usage.output;
-        self.total += record.usage.total();
-        self.cache_read += record.usage.cache_read;
-        self.cache_creation += record.usage.cache_creation;
+        self.input += record.input;
+        self.output += record.output;
+        self.total += record.total;
+        self.cache_read += record.cache_read;
+        self.cache_creation += record.cache_creation;
         self.cost += record.cost;
         self.latency_sum += i64::from(record.latency_ms);
         self.latency_min = Some(
@@ -85,10 +143,18 @@ impl Counters {
 
 /// Folds `records` into buckets.
 fn fold<'a>(records: impl Iterator<Item = &'a AttemptRecord>) -> HashMap<Bucket, Counters> {
-    let mut buckets: HashMap<Bucket, Counters> = HashMap::new();
+    let mut buckets = HashMap::new();
     for record in records {
-        let date = record.started_at.date_naive();
-        let hour = i32::try_from(record.started_at.hour()).ok();
+        fold_into(&mut buckets, &Sample::from(record));
+    }
+    buckets
+}
+
+/// Adds one attempt to the buckets it counts in.
+pub(super) fn fold_into(buckets: &mut HashMap<Bucket, Counters>, record: &Sample<'_>) {
+    {
+        let date = record.at.date_naive();
+        let hour = i32::try_from(record.at.hour()).ok();
         for hour in [hour, None] {
             let full = Bucket {
                 date,
@@ -108,7 +174,6 @@ fn fold<'a>(records: impl Iterator<Item = &'a AttemptRecord>) -> HashMap<Bucket,
             buckets.entry(all).or_default().add(record);
         }
     }
-    buckets
 }
 
 /// `current + incoming` for a counter column.
@@ -131,6 +196,24 @@ pub async fn apply<'a>(
     records: impl Iterator<Item = &'a AttemptRecord>,
 ) -> Result<(), DbErr> {
     let buckets: Vec<(Bucket, Counters)> = fold(records).into_iter().collect();
+    upsert(db, &buckets, Merge::Add).await
+}
+
+/// How an upsert treats a bucket that exists already.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Merge {
+    /// The writer: add a batch's counters to the bucket's.
+    Add,
+    /// A rebuild: replace the bucket's counters with the exact sums.
+    Replace,
+}
+
+/// Writes `buckets` to `api_request_stats`, adding to or replacing what a bucket holds.
+pub(super) async fn upsert(
+    db: &impl ConnectionTrait,
+    buckets: &[(Bucket, Counters)],
+    merge: Merge,
+) -> Result<(), DbErr> {
     let now = Utc::now();
     for chunk in buckets.chunks(UPSERT_CHUNK) {
         let mut insert = Query::insert();
@@ -183,6 +266,26 @@ pub async fn apply<'a>(
                 .map_err(|error| DbErr::Custom(error.to_string()))?;
         }
         let mut on_conflict = OnConflict::column(Column::BucketKey);
+        if merge == Merge::Replace {
+            on_conflict.update_columns([
+                Column::RequestCount,
+                Column::SuccessCount,
+                Column::ErrorCount,
+                Column::InputTokens,
+                Column::OutputTokens,
+                Column::TotalTokens,
+                Column::CacheReadTokens,
+                Column::CacheCreationTokens,
+                Column::Cost,
+                Column::LatencyMsSum,
+                Column::LatencyMsMin,
+                Column::LatencyMsMax,
+                Column::UpdateTime,
+            ]);
+            insert.on_conflict(on_conflict);
+            db.execute(&insert).await?;
+            continue;
+        }
         on_conflict.values([
             (Column::RequestCount, add("request_count")),
             (Column::SuccessCount, add("success_count")),

@@ -1,5 +1,6 @@
 //! Storage of configuration entries: JSON values under unique keys. What a key means and which
-//! values it accepts is decided by `live_config::registry`, which calls [`set`].
+//! values it accepts is decided by `live_config::registry`, which calls [`set`]. Secret parts
+//! (webhook URLs) are sealed on the way in and opened on the way out.
 
 use chrono::Utc;
 use sea_orm::{
@@ -11,37 +12,55 @@ use super::validate;
 use crate::{
     entity::config_entry::{ActiveModel, Column, Entity as ConfigEntries, Model},
     error::ServiceError,
+    vault::{Vault, rows},
 };
 
 /// Largest JSON value one entry may hold, in bytes of its text form.
 pub const MAX_VALUE_BYTES: usize = 1 << 20;
 
 /// Every entry, by key.
-pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<Model>, ServiceError> {
-    Ok(ConfigEntries::find()
+pub async fn list(db: &impl ConnectionTrait, vault: &Vault) -> Result<Vec<Model>, ServiceError> {
+    ConfigEntries::find()
         .order_by_asc(Column::Key)
         .all(db)
-        .await?)
+        .await?
+        .into_iter()
+        .map(|entry| open(vault, entry))
+        .collect()
 }
 
 /// The entry under `key`, if any.
-pub async fn get(db: &impl ConnectionTrait, key: &str) -> Result<Option<Model>, ServiceError> {
-    Ok(ConfigEntries::find()
+pub async fn get(
+    db: &impl ConnectionTrait,
+    vault: &Vault,
+    key: &str,
+) -> Result<Option<Model>, ServiceError> {
+    ConfigEntries::find()
         .filter(Column::Key.eq(key))
         .one(db)
-        .await?)
+        .await?
+        .map(|entry| open(vault, entry))
+        .transpose()
+}
+
+fn open(vault: &Vault, mut entry: Model) -> Result<Model, ServiceError> {
+    entry.value =
+        rows::open_setting(vault, &entry.key, entry.value).map_err(ServiceError::internal)?;
+    Ok(entry)
 }
 
 /// Creates or replaces the entry under `key`. A `None` memo keeps the existing memo. The value
 /// is stored as given: check it with `live_config::registry::check` first.
 pub async fn set(
     db: &impl ConnectionTrait,
+    vault: &Vault,
     key: &str,
     value: &Value,
     memo: Option<&str>,
 ) -> Result<Model, ServiceError> {
     let key = config_key(key)?;
-    let text = serde_json::to_string(value).map_err(ServiceError::internal)?;
+    let sealed = rows::seal_setting(vault, &key, value.clone());
+    let text = serde_json::to_string(&sealed).map_err(ServiceError::internal)?;
     if text.len() > MAX_VALUE_BYTES {
         return Err(ServiceError::invalid(
             "value",
@@ -52,7 +71,11 @@ pub async fn set(
         .map(|memo| validate::optional_text("memo", memo, 2000))
         .transpose()?;
     let now = Utc::now();
-    match get(db, &key).await? {
+    let stored = match ConfigEntries::find()
+        .filter(Column::Key.eq(&key))
+        .one(db)
+        .await?
+    {
         Some(existing) => {
             let mut row: ActiveModel = existing.into();
             row.value = Set(text);
@@ -60,19 +83,22 @@ pub async fn set(
                 row.memo = Set(memo);
             }
             row.update_time = Set(now);
-            Ok(row.update(db).await?)
+            row.update(db).await?
         }
-        None => Ok(ActiveModel {
-            key: Set(key),
-            value: Set(text),
-            memo: Set(memo.unwrap_or_default()),
-            create_time: Set(now),
-            update_time: Set(now),
-            ..Default::default()
+        None => {
+            ActiveModel {
+                key: Set(key),
+                value: Set(text),
+                memo: Set(memo.unwrap_or_default()),
+                create_time: Set(now),
+                update_time: Set(now),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?
         }
-        .insert(db)
-        .await?),
-    }
+    };
+    open(vault, stored)
 }
 
 /// Deletes the entry under `key`; false when there was none.

@@ -13,6 +13,7 @@ use crate::{
     error::ServiceError,
     provider::Provider,
     secret::mask,
+    vault::Vault,
 };
 
 /// Most lines one import may hold.
@@ -57,6 +58,7 @@ pub struct ImportReport {
 /// Imports every valid, new key of `request` in one transaction.
 pub async fn import(
     db: &DatabaseConnection,
+    vault: &Vault,
     request: ImportRequest,
 ) -> Result<ImportReport, ServiceError> {
     let provider = request
@@ -92,14 +94,16 @@ pub async fn import(
     }
 
     let txn = db.begin().await?;
+    // Secrets are sealed with random nonces: duplicates are found by their keyed hash.
     let mut seen: HashSet<String> = ApiKeys::find()
         .select_only()
-        .column(Column::ApiKey)
+        .column(Column::KeyHash)
         .filter(Column::Provider.eq(provider.as_str()))
-        .into_tuple::<String>()
+        .into_tuple::<Option<String>>()
         .all(&txn)
         .await?
         .into_iter()
+        .flatten()
         .collect();
 
     let mut report = ImportReport::default();
@@ -132,7 +136,7 @@ pub async fn import(
                 }
             }
         };
-        if !seen.insert(secret.clone()) {
+        if !seen.insert(vault.key_hash(provider.as_str(), &secret)) {
             report.duplicates.push(SkippedLine {
                 line,
                 key_masked: mask(&secret),
@@ -140,7 +144,7 @@ pub async fn import(
             });
             continue;
         }
-        rows.push(defaults.row(name, provider, secret));
+        rows.push(defaults.row(vault, name, provider, &secret));
     }
 
     report.created = rows.len();

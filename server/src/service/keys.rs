@@ -12,6 +12,7 @@ use crate::{
     error::ServiceError,
     provider::Provider,
     secret::mask_url_credentials,
+    vault::Vault,
 };
 
 /// Who disabled a key: an admin's choice is never undone automatically.
@@ -92,16 +93,23 @@ impl KeyDefaults {
         })
     }
 
-    /// A new row with these fields.
-    pub(super) fn row(&self, name: String, provider: Provider, secret: String) -> ActiveModel {
+    /// A new row with these fields, its secrets sealed by `vault`.
+    pub(super) fn row(
+        &self,
+        vault: &Vault,
+        name: String,
+        provider: Provider,
+        secret: &str,
+    ) -> ActiveModel {
         let now = Utc::now();
         ActiveModel {
             name: Set(name),
             provider: Set(provider.as_str().to_string()),
-            api_key: Set(secret),
+            api_key: Set(vault.seal(secret)),
+            key_hash: Set(Some(vault.key_hash(provider.as_str(), secret))),
             ua: Set(self.ua.clone()),
-            proxy_ip: Set(self.proxy_ip.clone()),
-            base_url: Set(self.base_url.clone()),
+            proxy_ip: Set(vault.seal_url(&self.proxy_ip)),
+            base_url: Set(self.base_url.as_deref().map(|url| vault.seal_url(url))),
             enabled: Set(self.enabled),
             priority: Set(self.priority),
             weight: Set(self.weight),
@@ -116,9 +124,10 @@ impl KeyDefaults {
     }
 }
 
-/// Lists keys by priority, then id.
+/// Lists keys by priority, then id, their secrets opened.
 pub async fn list(
     db: &impl ConnectionTrait,
+    vault: &Vault,
     filter: &KeyFilter,
 ) -> Result<Vec<Model>, ServiceError> {
     let mut condition = Condition::all();
@@ -128,12 +137,13 @@ pub async fn list(
     if let Some(enabled) = filter.enabled {
         condition = condition.add(Column::Enabled.eq(enabled));
     }
-    let mut keys = ApiKeys::find()
+    let keys = ApiKeys::find()
         .filter(condition)
         .order_by_asc(Column::Priority)
         .order_by_asc(Column::Id)
         .all(db)
         .await?;
+    let mut keys = open_all(vault, keys)?;
     // Case-insensitive search is done here rather than in SQL: LIKE differs between SQLite and
     // PostgreSQL, and the key list is small enough to keep in memory anyway.
     if let Some(search) = filter
@@ -150,16 +160,31 @@ pub async fn list(
     Ok(keys)
 }
 
-/// One key by id.
-pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<Model, ServiceError> {
-    ApiKeys::find_by_id(id)
+/// One key by id, its secrets opened.
+pub async fn get(db: &impl ConnectionTrait, vault: &Vault, id: i32) -> Result<Model, ServiceError> {
+    let row = ApiKeys::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| ServiceError::NotFound(format!("key {id}")))
+        .ok_or_else(|| ServiceError::NotFound(format!("key {id}")))?;
+    open(vault, row)
+}
+
+/// A stored row with its secrets opened, for use in memory.
+pub fn open(vault: &Vault, row: Model) -> Result<Model, ServiceError> {
+    vault.open_key(row).map_err(ServiceError::internal)
+}
+
+/// Stored rows with their secrets opened.
+pub fn open_all(vault: &Vault, rows: Vec<Model>) -> Result<Vec<Model>, ServiceError> {
+    vault.open_keys(rows).map_err(ServiceError::internal)
 }
 
 /// Validates and stores a new key.
-pub async fn create(db: &impl ConnectionTrait, input: NewKey) -> Result<Model, ServiceError> {
+pub async fn create(
+    db: &impl ConnectionTrait,
+    vault: &Vault,
+    input: NewKey,
+) -> Result<Model, ServiceError> {
     let name = validate::required_text("name", &input.name, 128)?;
     let provider = input
         .provider
@@ -173,7 +198,7 @@ pub async fn create(db: &impl ConnectionTrait, input: NewKey) -> Result<Model, S
         input.priority,
         input.weight,
     )?;
-    let mut row = defaults.row(name, provider, secret);
+    let mut row = defaults.row(vault, name, provider, &secret);
     if let Some(total) = input.total_balance {
         row.total_balance = Set(Some(validate::dollars("totalBalance", total)?));
     }
@@ -182,22 +207,25 @@ pub async fn create(db: &impl ConnectionTrait, input: NewKey) -> Result<Model, S
         input.memo.as_deref().unwrap_or_default(),
         2000,
     )?);
-    row.insert(db).await.map_err(duplicate_key)
+    open(vault, row.insert(db).await.map_err(duplicate_key)?)
 }
 
 /// Applies `changes` to key `id`.
 pub async fn update(
     db: &impl ConnectionTrait,
+    vault: &Vault,
     id: i32,
     changes: KeyChanges,
 ) -> Result<Model, ServiceError> {
-    let current = get(db, id).await?;
+    let current = get(db, vault, id).await?;
     let mut row: ActiveModel = current.clone().into();
     if let Some(name) = changes.name {
         row.name = Set(validate::required_text("name", &name, 128)?);
     }
     if let Some(secret) = changes.api_key {
-        row.api_key = Set(validate::api_key("apiKey", &secret)?);
+        let secret = validate::api_key("apiKey", &secret)?;
+        row.key_hash = Set(Some(vault.key_hash(&current.provider, &secret)));
+        row.api_key = Set(vault.seal(&secret));
     }
     if let Some(ua) = changes.ua {
         row.ua = Set(validate::user_agent("ua", &ua)?);
@@ -206,7 +234,7 @@ pub async fn update(
     if let Some(proxy) = changes.proxy_ip
         && proxy != mask_url_credentials(&current.proxy_ip)
     {
-        row.proxy_ip = Set(validate::proxy_url("proxyIp", &proxy)?);
+        row.proxy_ip = Set(vault.seal_url(&validate::proxy_url("proxyIp", &proxy)?));
     }
     if let Some(base) = changes.base_url
         && Some(base.as_str())
@@ -216,7 +244,7 @@ pub async fn update(
                 .map(mask_url_credentials)
                 .as_deref()
     {
-        row.base_url = Set(validate::base_url("baseUrl", &base)?);
+        row.base_url = Set(validate::base_url("baseUrl", &base)?.map(|url| vault.seal_url(&url)));
     }
     if let Some(priority) = changes.priority {
         row.priority = Set(validate::in_range("priority", priority, -1000, 1000)?);
@@ -236,30 +264,32 @@ pub async fn update(
         apply_enabled(&mut row, &current, enabled);
     }
     row.update_time = Set(Utc::now());
-    row.update(db).await.map_err(duplicate_key)
+    open(vault, row.update(db).await.map_err(duplicate_key)?)
 }
 
 /// Enables or disables key `id` as an admin.
 pub async fn set_enabled(
     db: &impl ConnectionTrait,
+    vault: &Vault,
     id: i32,
     enabled: bool,
 ) -> Result<Model, ServiceError> {
-    let current = get(db, id).await?;
+    let current = get(db, vault, id).await?;
     let mut row: ActiveModel = current.clone().into();
     apply_enabled(&mut row, &current, enabled);
     row.update_time = Set(Utc::now());
-    Ok(row.update(db).await?)
+    open(vault, row.update(db).await?)
 }
 
 /// Disables key `id` on the pool's behalf, unless it is already disabled (an admin's
 /// disable and its reason stay).
 pub async fn disable_automatically(
     db: &impl ConnectionTrait,
+    vault: &Vault,
     id: i32,
     reason: &str,
 ) -> Result<Model, ServiceError> {
-    let current = get(db, id).await?;
+    let current = get(db, vault, id).await?;
     if !current.enabled {
         return Ok(current);
     }
@@ -270,7 +300,7 @@ pub async fn disable_automatically(
     row.disabled_reason = Set(Some(reason.to_string()));
     row.disabled_at = Set(Some(now));
     row.update_time = Set(now);
-    Ok(row.update(db).await?)
+    open(vault, row.update(db).await?)
 }
 
 /// Deletes key `id`. Its log rows stay, pointing at an id that no longer resolves.
@@ -311,7 +341,7 @@ fn apply_enabled(row: &mut ActiveModel, current: &Model, enabled: bool) {
     }
 }
 
-/// A unique violation on (provider, api_key) means the key is already in the pool.
+/// A unique violation on the key hash (provider and secret) means the key is already in the pool.
 fn duplicate_key(error: sea_orm::DbErr) -> ServiceError {
     match ServiceError::from(error) {
         ServiceError::Conflict(_) => {

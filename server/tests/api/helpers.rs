@@ -21,7 +21,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub state: AppState,
     /// Kept alive for the server; dropped (and removed) with the app.
-    _database: TestDatabase,
+    database: Option<TestDatabase>,
     /// The admin JWT, after [`TestApp::spawn`] logged in.
     pub token: String,
     shutdown: CancellationToken,
@@ -51,7 +51,33 @@ impl TestApp {
     /// Starts a server on a fresh database with `adjust` applied to its settings, without
     /// logging in.
     pub async fn spawn_anonymous_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-        let database = TestDatabase::create().await;
+        Self::start_on(TestDatabase::create().await, adjust).await
+    }
+
+    /// Starts a server on an existing database (one a previous server used, or one prepared
+    /// by hand), with `adjust` applied to its settings, and logs in.
+    pub async fn restart_on(database: TestDatabase, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut app = Self::start_on(database, adjust).await;
+        app.token = app.login(ADMIN_USERNAME, ADMIN_PASSWORD).await;
+        app
+    }
+
+    /// The database this server runs on.
+    pub fn database(&self) -> &TestDatabase {
+        self.database
+            .as_ref()
+            .expect("the app still holds its database")
+    }
+
+    /// Stops the server and hands its database back, for another server to start on.
+    pub async fn stop_keeping_database(mut self) -> TestDatabase {
+        self.stop().await;
+        self.database
+            .take()
+            .expect("the app still holds its database")
+    }
+
+    async fn start_on(database: TestDatabase, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let mut settings = database.settings();
         adjust(&mut settings);
         let shutdown = CancellationToken::new();
@@ -65,7 +91,7 @@ impl TestApp {
             addr,
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             state,
-            _database: database,
+            database: Some(database),
             token: String::new(),
             shutdown,
             server: Some(server),
@@ -299,8 +325,8 @@ impl WsClient {
 /// A database that exists for one test.
 pub struct TestDatabase {
     url: String,
-    /// Keeps the SQLite folder alive; removed on drop.
-    _folder: Option<tempfile::TempDir>,
+    /// Holds the SQLite file (if any) and the master key file; removed on drop.
+    folder: tempfile::TempDir,
     /// For PostgreSQL: the server URL and database name to drop afterwards.
     postgres: Option<(String, String)>,
 }
@@ -317,7 +343,7 @@ impl TestDatabase {
                 );
                 TestDatabase {
                     url,
-                    _folder: Some(folder),
+                    folder,
                     postgres: None,
                 }
             }
@@ -339,13 +365,23 @@ impl TestDatabase {
         url.set_path(&format!("/{name}"));
         TestDatabase {
             url: url.to_string(),
-            _folder: None,
+            folder: tempfile::tempdir().expect("temp dir"),
             postgres: Some((server_url, name)),
         }
     }
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The test's own folder: the SQLite file (if any) and the master key file live here.
+    pub fn folder(&self) -> &std::path::Path {
+        self.folder.path()
+    }
+
+    /// The master key file the servers of this database use (created on first start).
+    pub fn master_key_file(&self) -> std::path::PathBuf {
+        self.folder.path().join("master.key")
     }
 
     /// Settings for a server on this database, listening on 127.0.0.1:0.
@@ -362,6 +398,7 @@ impl TestDatabase {
             openai_base_url: "http://127.0.0.1:9".into(),
             anthropic_base_url: "http://127.0.0.1:9".into(),
             amp_base_url: "http://127.0.0.1:9".into(),
+            master_key_file: Some(self.master_key_file()),
             ..Settings::default()
         }
     }
@@ -456,6 +493,7 @@ impl Binary {
                 ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9"),
                 ("AMP_BASE_URL", "http://127.0.0.1:9"),
             ])
+            .env("AMP_POOL_MASTER_KEY_FILE", database.master_key_file())
             .current_dir(folder)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())

@@ -3,6 +3,7 @@
 
 mod anonymous;
 mod auth;
+mod backup;
 mod cli;
 mod clients;
 mod config;
@@ -29,9 +30,11 @@ mod proxy_hostile;
 mod proxy_identity;
 mod proxy_responses;
 mod recorder;
+mod rollups;
 mod schema;
 mod sdk;
 mod secrets_and_sessions;
+mod secrets_at_rest;
 mod shutdown;
 mod subscriptions;
 mod tokens;

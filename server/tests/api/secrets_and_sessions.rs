@@ -370,7 +370,7 @@ async fn a_password_in_a_base_url_is_masked_and_kept_when_sent_back() {
 
     assert_eq!(shown, "http://gateway:****@127.0.0.1:9/v1");
     assert_eq!(data(&updated)["updateKey"]["baseUrl"], shown);
-    let row = amp_pool::service::keys::get(&app.state.db, id as i32)
+    let row = amp_pool::service::keys::get(&app.state.db, &app.state.vault, id as i32)
         .await
         .unwrap();
     assert_eq!(
