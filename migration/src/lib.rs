@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_initial;
 mod m20261126_000002_admin_token_version;
 mod m20261126_000003_usage_source;
+mod m20261126_000006_attempt_identity;
 
 /// Runs the AMP Pool migrations in order.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_initial::Migration),
             Box::new(m20261126_000002_admin_token_version::Migration),
             Box::new(m20261126_000003_usage_source::Migration),
+            Box::new(m20261126_000006_attempt_identity::Migration),
         ]
     }
 }

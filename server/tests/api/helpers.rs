@@ -157,6 +157,11 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The database this app runs on.
+    pub fn database(&self) -> &TestDatabase {
+        &self._database
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -299,8 +304,8 @@ impl WsClient {
 /// A database that exists for one test.
 pub struct TestDatabase {
     url: String,
-    /// Keeps the SQLite folder alive; removed on drop.
-    _folder: Option<tempfile::TempDir>,
+    /// Holds the SQLite file (if any) and the writer's journal; removed on drop.
+    folder: tempfile::TempDir,
     /// For PostgreSQL: the server URL and database name to drop afterwards.
     postgres: Option<(String, String)>,
 }
@@ -317,7 +322,7 @@ impl TestDatabase {
                 );
                 TestDatabase {
                     url,
-                    _folder: Some(folder),
+                    folder,
                     postgres: None,
                 }
             }
@@ -339,13 +344,18 @@ impl TestDatabase {
         url.set_path(&format!("/{name}"));
         TestDatabase {
             url: url.to_string(),
-            _folder: None,
+            folder: tempfile::tempdir().expect("temp dir"),
             postgres: Some((server_url, name)),
         }
     }
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The folder of this database's journals.
+    pub fn journal_dir(&self) -> std::path::PathBuf {
+        self.folder.path().join("journal")
     }
 
     /// Settings for a server on this database, listening on 127.0.0.1:0.
@@ -362,6 +372,7 @@ impl TestDatabase {
             openai_base_url: "http://127.0.0.1:9".into(),
             anthropic_base_url: "http://127.0.0.1:9".into(),
             amp_base_url: "http://127.0.0.1:9".into(),
+            journal_dir: Some(self.journal_dir()),
             ..Settings::default()
         }
     }
@@ -451,6 +462,7 @@ impl Binary {
                 ("PORT", "0"),
                 ("DATABASE_URL", database.url()),
                 ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+                ("JOURNAL_DIR", &database.journal_dir().display().to_string()),
                 ("RUST_LOG", "info"),
                 ("OPENAI_BASE_URL", "http://127.0.0.1:9"),
                 ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9"),
@@ -499,4 +511,181 @@ impl Drop for Binary {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A write lock on the test database held by another connection: the server's writer cannot
+/// commit while it is held (SQLite: it fails after its busy timeout; PostgreSQL: it waits).
+/// Making the SQLite file read-only does not do this: the server's open handles keep writing,
+/// and root ignores file modes.
+pub struct WriteLock {
+    transaction: sea_orm::DatabaseTransaction,
+    connection: sea_orm::DatabaseConnection,
+}
+
+impl WriteLock {
+    pub async fn hold(database: &TestDatabase) -> WriteLock {
+        use sea_orm::{ConnectionTrait, Database, DbBackend, TransactionTrait};
+        let connection = Database::connect(database.url()).await.unwrap();
+        let transaction = connection.begin().await.unwrap();
+        let statement = match connection.get_database_backend() {
+            DbBackend::Postgres => "LOCK TABLE api_request_log IN ACCESS EXCLUSIVE MODE",
+            // Any write statement takes SQLite's one write lock, even one that changes nothing.
+            _ => "UPDATE api_request_stats SET id = id WHERE 1 = 0",
+        };
+        transaction.execute_unprepared(statement).await.unwrap();
+        WriteLock {
+            transaction,
+            connection,
+        }
+    }
+
+    pub async fn release(self) {
+        self.transaction.commit().await.unwrap();
+        self.connection.close().await.unwrap();
+    }
+}
+
+/// What the log holds, checked against itself: one row per attempt, rollups and token spend
+/// equal to the sums of the rows.
+#[derive(Debug)]
+pub struct Ledger {
+    /// Rows by (request id, attempt).
+    pub attempts:
+        std::collections::HashMap<(String, i32), amp_pool::entity::api_request_log::Model>,
+    /// Rows beyond the first for an attempt.
+    pub duplicates: usize,
+}
+
+impl Ledger {
+    /// Reads the log of `url` and asserts that rollups and spend match its rows.
+    pub async fn read(url: &str) -> Ledger {
+        use amp_pool::entity::{access_token, api_request_log, api_request_stats};
+        use sea_orm::{Database, EntityTrait};
+        let db = Database::connect(url).await.unwrap();
+        let rows = api_request_log::Entity::find().all(&db).await.unwrap();
+        let stats = api_request_stats::Entity::find().all(&db).await.unwrap();
+        let tokens = access_token::Entity::find().all(&db).await.unwrap();
+        db.close().await.unwrap();
+
+        let all_days: Vec<_> = stats
+            .iter()
+            .filter(|s| {
+                s.stat_hour.is_none()
+                    && s.key_id.is_none()
+                    && s.model.is_none()
+                    && s.provider.is_none()
+            })
+            .collect();
+        let total = |f: fn(&api_request_log::Model) -> i64| rows.iter().map(f).sum::<i64>();
+        let rolled =
+            |f: fn(&api_request_stats::Model) -> i64| all_days.iter().map(|s| f(s)).sum::<i64>();
+        assert_eq!(
+            rolled(|s| s.request_count),
+            rows.len() as i64,
+            "rollup requests = rows"
+        );
+        assert_eq!(
+            rolled(|s| s.cost),
+            total(|r| r.cost),
+            "rollup cost = sum of rows"
+        );
+        assert_eq!(
+            rolled(|s| s.input_tokens),
+            total(|r| r.input_tokens),
+            "rollup input = rows"
+        );
+        assert_eq!(
+            rolled(|s| s.output_tokens),
+            total(|r| r.output_tokens),
+            "rollup output = rows"
+        );
+        for token in &tokens {
+            let spent: i64 = rows
+                .iter()
+                .filter(|r| r.access_token_id == Some(token.id))
+                .map(|r| r.cost)
+                .sum();
+            assert_eq!(
+                token.spend, spent,
+                "token {} spend = its rows' cost",
+                token.id
+            );
+        }
+
+        let mut attempts = std::collections::HashMap::new();
+        let mut duplicates = 0;
+        for row in rows {
+            if attempts
+                .insert((row.request_id.clone(), row.attempt), row)
+                .is_some()
+            {
+                duplicates += 1;
+            }
+        }
+        Ledger {
+            attempts,
+            duplicates,
+        }
+    }
+}
+
+/// A GraphQL call to a server at `base`, as the admin (`jwt`) or anonymously.
+pub async fn graphql_at(base: &str, jwt: Option<&str>, query: &str, variables: Value) -> Value {
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let mut request = client
+        .post(format!("{base}/graphql"))
+        .json(&json!({"query": query, "variables": variables}));
+    if let Some(jwt) = jwt {
+        request = request.bearer_auth(jwt);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// Logs in to the server at `base`, adds an OpenAI key at `upstream` for each secret (each in
+/// its own priority tier when `tiers`), and returns a new client token.
+pub async fn prepare_server(base: &str, upstream: &str, secrets: &[&str], tiers: bool) -> String {
+    let login = graphql_at(
+        base,
+        None,
+        "mutation($p: String!) { login(username: \"admin\", password: $p) { token } }",
+        json!({"p": ADMIN_PASSWORD}),
+    )
+    .await;
+    let jwt = login["data"]["login"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (priority, secret) in secrets.iter().enumerate() {
+        let priority = if tiers { priority } else { 0 };
+        let created = graphql_at(
+            base,
+            Some(&jwt),
+            "mutation($s: String!, $u: String!, $p: Int!) { createKey(input: {name: $s, provider: OPENAI, apiKey: $s, baseUrl: $u, priority: $p}) { id } }",
+            json!({"s": secret, "u": upstream, "p": priority}),
+        )
+        .await;
+        assert!(created["errors"].is_null(), "{created}");
+    }
+    let created = graphql_at(
+        base,
+        Some(&jwt),
+        "mutation { createAccessToken(input: {name: \"load\"}) { token } }",
+        json!({}),
+    )
+    .await;
+    created["data"]["createAccessToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The value of the metric `name` (without labels) in the text of `/metrics`.
+pub fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        line.strip_prefix(name)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
 }

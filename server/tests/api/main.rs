@@ -15,6 +15,7 @@ mod insight_balances;
 mod insight_live;
 mod insight_logs;
 mod insight_stats;
+mod journal;
 mod keys;
 mod mock;
 mod proxy_access;
