@@ -454,6 +454,15 @@ pub struct Binary {
 impl Binary {
     /// Starts the binary on `database` in `folder` and waits (up to 60 s) until it listens.
     pub fn start(database: &TestDatabase, folder: &std::path::Path) -> Binary {
+        Self::start_with(database, folder, &[])
+    }
+
+    /// [`Binary::start`] with more environment variables.
+    pub fn start_with(
+        database: &TestDatabase,
+        folder: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> Binary {
         use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_amp-pool"))
             .env_clear()
@@ -468,6 +477,7 @@ impl Binary {
                 ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9"),
                 ("AMP_BASE_URL", "http://127.0.0.1:9"),
             ])
+            .envs(env.iter().copied())
             .current_dir(folder)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
@@ -641,9 +651,14 @@ pub async fn graphql_at(base: &str, jwt: Option<&str>, query: &str, variables: V
     request.send().await.unwrap().json().await.unwrap()
 }
 
-/// Logs in to the server at `base`, adds an OpenAI key at `upstream` for each secret (each in
-/// its own priority tier when `tiers`), and returns a new client token.
-pub async fn prepare_server(base: &str, upstream: &str, secrets: &[&str], tiers: bool) -> String {
+/// Logs in to the server at `base`, adds a key at `upstream` for each (provider, secret), each
+/// in its own priority tier when `tiers`, and returns a new client token.
+pub async fn prepare_server(
+    base: &str,
+    upstream: &str,
+    keys: &[(&str, &str)],
+    tiers: bool,
+) -> String {
     let login = graphql_at(
         base,
         None,
@@ -655,13 +670,13 @@ pub async fn prepare_server(base: &str, upstream: &str, secrets: &[&str], tiers:
         .as_str()
         .unwrap()
         .to_string();
-    for (priority, secret) in secrets.iter().enumerate() {
+    for (priority, (provider, secret)) in keys.iter().enumerate() {
         let priority = if tiers { priority } else { 0 };
         let created = graphql_at(
             base,
             Some(&jwt),
-            "mutation($s: String!, $u: String!, $p: Int!) { createKey(input: {name: $s, provider: OPENAI, apiKey: $s, baseUrl: $u, priority: $p}) { id } }",
-            json!({"s": secret, "u": upstream, "p": priority}),
+            "mutation($input: CreateKeyInput!) { createKey(input: $input) { id } }",
+            json!({"input": {"name": secret, "provider": provider, "apiKey": secret, "baseUrl": upstream, "priority": priority}}),
         )
         .await;
         assert!(created["errors"].is_null(), "{created}");

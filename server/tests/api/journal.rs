@@ -168,7 +168,13 @@ async fn kill_9_while_the_database_refuses_writes_loses_no_row() {
     let upstream = MockUpstream::start().await;
     let folder = tempfile::tempdir().unwrap();
     let mut server = Binary::start(&database, folder.path());
-    let token = prepare_server(&server.base, &upstream.url, &["sk-ok-crash"], false).await;
+    let token = prepare_server(
+        &server.base,
+        &upstream.url,
+        &[("OPENAI", "sk-ok-crash")],
+        false,
+    )
+    .await;
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
 
     let lock = WriteLock::hold(&database).await;
