@@ -480,22 +480,27 @@ impl Binary {
             .envs(env.iter().copied())
             .current_dir(folder)
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        // Read its log in a thread; every wait on it below is bounded by a timeout.
-        let stdout = child.stdout.take().unwrap();
+        // Read its log (and stderr, where a panic would go) in threads; every wait on it
+        // below is bounded by a timeout.
         let (lines_tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if lines_tx.send(line).is_err() {
-                    return;
+        let stdout: Box<dyn std::io::Read + Send> = Box::new(child.stdout.take().unwrap());
+        let stderr: Box<dyn std::io::Read + Send> = Box::new(child.stderr.take().unwrap());
+        for output in [stdout, stderr] {
+            let lines_tx = lines_tx.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(output)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    if lines_tx.send(line).is_err() {
+                        return;
+                    }
                 }
-            }
-        });
+            });
+        }
         // Owned at once, so a server that never listens is still killed when the test fails.
         let mut binary = Binary {
             child,

@@ -3,6 +3,8 @@
 
 mod anonymous;
 mod auth;
+mod chaos;
+mod chaos_upstream;
 mod cli;
 mod config;
 mod console;
