@@ -23,7 +23,7 @@ use sea_orm::EntityTrait;
 use serde_json::json;
 
 use crate::{
-    chaos_upstream::{ChaosUpstream, Fault},
+    chaos_upstream::{ChaosUpstream, Fault, Hit},
     helpers::{
         ADMIN_PASSWORD, Binary, Ledger, TestDatabase, WriteLock, graphql_at, metric, prepare_server,
     },
@@ -162,8 +162,102 @@ async fn load(
         }
         outcome.finished = Instant::now();
         outcomes.push(outcome);
+        // A steady load rather than a flood: the suite shares the machine with other tests.
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     outcomes
+}
+
+/// Attempts the upstream received against rows in the log, per client request.
+struct Accounting {
+    expected: usize,
+    found: usize,
+    lost: usize,
+    /// Requests whose attempts were compared.
+    checked: usize,
+    /// Requests finished so close to the kill -9 that their rows may be lost by design.
+    in_kill_window: usize,
+    successes: usize,
+    /// Requests that failed although the pool could have helped it.
+    client_failures: Vec<(String, Option<u16>, Vec<Fault>)>,
+}
+
+impl Accounting {
+    fn of(
+        outcomes: &[Outcome],
+        hits: &[Hit],
+        ledger: &Ledger,
+        killed_at: Instant,
+        refused_key: Option<i32>,
+    ) -> Accounting {
+        let mut seen: HashMap<&str, Vec<Fault>> = HashMap::new();
+        for hit in hits {
+            seen.entry(hit.marker.as_str()).or_default().push(hit.fault);
+        }
+        let mut rows: HashMap<&str, Vec<(i32, Option<i32>)>> = HashMap::new();
+        for ((request_id, attempt), row) in &ledger.attempts {
+            rows.entry(request_id.as_str())
+                .or_default()
+                .push((*attempt, row.key_id));
+        }
+        let mut account = Accounting {
+            expected: 0,
+            found: 0,
+            lost: 0,
+            checked: 0,
+            in_kill_window: 0,
+            successes: 0,
+            client_failures: Vec::new(),
+        };
+        for outcome in outcomes {
+            let Some(request_id) = &outcome.request_id else {
+                continue;
+            };
+            // Attempts finished within a sync interval (200 ms) of the kill -9 may be lost:
+            // the guarantee. The margin of 1 s absorbs scheduling on a busy CI machine.
+            let near_kill = outcome.finished + Duration::from_secs(1) > killed_at
+                && outcome.finished < killed_at + Duration::from_secs(1);
+            if near_kill {
+                account.in_kill_window += 1;
+                continue;
+            }
+            account.checked += 1;
+            let faults = seen
+                .get(outcome.marker.as_str())
+                .cloned()
+                .unwrap_or_default();
+            let logged = rows.get(request_id.as_str()).cloned().unwrap_or_default();
+            let logged_upstream = logged
+                .iter()
+                .filter(|(_, key)| *key != refused_key || refused_key.is_none())
+                .count();
+            account.expected += faults.len();
+            account.found += logged_upstream;
+            account.lost += faults.len().saturating_sub(logged_upstream);
+            // Attempt numbers run 1..=n without a gap: no refused attempt was lost either.
+            let mut numbers: Vec<i32> = logged.iter().map(|(n, _)| *n).collect();
+            numbers.sort_unstable();
+            assert!(
+                numbers.iter().enumerate().all(|(i, n)| *n == i as i32 + 1),
+                "attempts of {request_id}: {numbers:?}"
+            );
+            if outcome.complete {
+                account.successes += 1;
+                continue;
+            }
+            // A failure is allowed only when the pool could not help it: the answer began
+            // (then broke), or two keys failed the same way (the pool reads that as the
+            // request's fault), or the server was going down mid-answer.
+            let began_answer = faults.last().is_some_and(|f| f.after_answer_began());
+            let shutdown = outcome.status.is_none() || outcome.status == Some(200);
+            if !(began_answer || repeats_itself(&faults) || shutdown) {
+                account
+                    .client_failures
+                    .push((outcome.marker.clone(), outcome.status, faults));
+            }
+        }
+        account
+    }
 }
 
 /// Whether the pool's rule "the same failure on two keys is the request's fault" ends this
@@ -350,78 +444,28 @@ async fn chaos_loses_and_duplicates_no_attempt() {
     // What the upstream saw, the client saw and the log holds.
     let hits = upstream.hits();
     let ledger = Ledger::read(database.url()).await;
-    let mut seen: HashMap<&str, Vec<Fault>> = HashMap::new();
     let mut faults: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_key: BTreeMap<&str, usize> = BTreeMap::new();
     for hit in &hits {
         *by_key.entry(hit.secret.as_str()).or_default() += 1;
-        seen.entry(hit.marker.as_str()).or_default().push(hit.fault);
         *faults.entry(format!("{:?}", hit.fault)).or_default() += 1;
     }
     let refused_key = i32::try_from(refused_key).unwrap();
-    let mut rows: HashMap<&str, Vec<(i32, Option<i32>)>> = HashMap::new();
-    for (request_id, attempt) in ledger.attempts.keys() {
-        let row = &ledger.attempts[&(request_id.clone(), *attempt)];
-        rows.entry(request_id.as_str())
-            .or_default()
-            .push((*attempt, row.key_id));
-    }
     let refused_attempts = ledger
         .attempts
         .values()
         .filter(|r| r.key_id == Some(refused_key))
         .count();
-
-    let (mut expected, mut found, mut lost, mut checked, mut in_kill_window) = (0, 0, 0, 0, 0);
-    let mut client_failures = Vec::new();
-    let mut successes = 0;
-    for outcome in &outcomes {
-        let Some(request_id) = &outcome.request_id else {
-            continue;
-        };
-        // Attempts finished within a sync interval (200 ms) of the kill -9 may be lost: the
-        // guarantee. The margin of 1 s absorbs scheduling on a busy CI machine.
-        let near_kill = outcome.finished + Duration::from_secs(1) > killed_at
-            && outcome.finished < killed_at + Duration::from_secs(1);
-        if near_kill {
-            in_kill_window += 1;
-            continue;
-        }
-        checked += 1;
-        let upstream_attempts = seen.get(outcome.marker.as_str()).map_or(0, Vec::len);
-        let logged = rows.get(request_id.as_str()).cloned().unwrap_or_default();
-        let logged_upstream = logged
-            .iter()
-            .filter(|(_, key)| *key != Some(refused_key))
-            .count();
-        expected += upstream_attempts;
-        found += logged_upstream;
-        lost += upstream_attempts.saturating_sub(logged_upstream);
-        // Attempt numbers run 1..=n without a gap: no refused attempt was lost either.
-        let mut numbers: Vec<i32> = logged.iter().map(|(n, _)| *n).collect();
-        numbers.sort_unstable();
-        assert!(
-            numbers.iter().enumerate().all(|(i, n)| *n == i as i32 + 1),
-            "attempts of {request_id}: {numbers:?}"
-        );
-        if outcome.complete {
-            successes += 1;
-            continue;
-        }
-        // A failure is allowed only when the pool could not help it: the answer began
-        // (then broke), or two keys in a row failed the same way (the pool reads that as
-        // the request's fault), or the server was going down.
-        let faults = seen
-            .get(outcome.marker.as_str())
-            .cloned()
-            .unwrap_or_default();
-        let began_answer = faults.last().is_some_and(|f| f.after_answer_began());
-        let repeated = repeats_itself(&faults);
-        let shutdown = outcome.status.is_none() || outcome.status == Some(200);
-        if !(began_answer || repeated || shutdown) {
-            client_failures.push((outcome.marker.clone(), outcome.status, faults));
-        }
-    }
+    let account = Accounting::of(&outcomes, &hits, &ledger, killed_at, Some(refused_key));
+    let Accounting {
+        expected,
+        found,
+        lost,
+        checked,
+        in_kill_window,
+        successes,
+        ref client_failures,
+    } = account;
     let panics: Vec<&String> = log.iter().filter(|l| l.contains("panicked")).collect();
     let figures = json!({
         "seed": seed,
@@ -455,4 +499,217 @@ async fn chaos_loses_and_duplicates_no_attempt() {
     assert_eq!(cooling, 0.0, "{figures}");
     assert_eq!(available, (FAULTY_KEYS + 2) as f64, "{figures}");
     assert!(panics.is_empty(), "{panics:?}");
+}
+
+/// A PostgreSQL server of the test's own, in a temporary folder, that it can stop and start.
+struct OwnPostgres {
+    bin: std::path::PathBuf,
+    folder: tempfile::TempDir,
+    port: u16,
+}
+
+impl OwnPostgres {
+    /// Starts one, when PostgreSQL's binaries are installed.
+    fn start() -> Option<OwnPostgres> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path().join("bin"))
+            .filter(|bin| bin.join("pg_ctl").exists())
+            .max()?;
+        let folder = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let postgres = OwnPostgres { bin, folder, port };
+        // PostgreSQL refuses to run as root.
+        if Self::is_root() {
+            let owned = Command::new("chown")
+                .args(["postgres"])
+                .arg(postgres.folder.path())
+                .status()
+                .unwrap();
+            assert!(owned.success());
+        }
+        let data = postgres.folder.path().join("data");
+        assert!(
+            postgres
+                .run(
+                    "initdb",
+                    &[
+                        "-D",
+                        data.to_str().unwrap(),
+                        "-U",
+                        "postgres",
+                        "--auth=trust",
+                        "-E",
+                        "UTF8"
+                    ]
+                )
+                .success()
+        );
+        postgres.ctl("start");
+        Some(postgres)
+    }
+
+    fn is_root() -> bool {
+        Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|out| out.stdout.starts_with(b"0\n"))
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> std::process::ExitStatus {
+        let path = self.bin.join(program);
+        let mut command = if Self::is_root() {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(path);
+            command
+        } else {
+            Command::new(path)
+        };
+        command
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+    }
+
+    /// `pg_ctl start`, or `stop -m immediate` (a crash, as far as the pool can tell).
+    fn ctl(&self, what: &str) {
+        let data = self.folder.path().join("data");
+        let log = self.folder.path().join("log");
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.folder.path().display()
+        );
+        let mut args = vec!["-D", data.to_str().unwrap(), "-w", "-t", "60"];
+        match what {
+            "start" => args.extend(["-l", log.to_str().unwrap(), "-o", &options, "start"]),
+            _ => args.extend(["-m", "immediate", "stop"]),
+        }
+        assert!(self.run("pg_ctl", &args).success(), "pg_ctl {what}");
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let data = self.folder.path().join("data");
+        let _ = self.run(
+            "pg_ctl",
+            &["-D", data.to_str().unwrap(), "-m", "immediate", "stop"],
+        );
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_stopped_and_started_under_load_loses_no_row() {
+    // It needs no DATABASE_URL: run it once, in the SQLite pass.
+    if std::env::var("DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
+        return;
+    }
+    let Some(postgres) = OwnPostgres::start() else {
+        eprintln!("skipped: no PostgreSQL binaries in /usr/lib/postgresql");
+        return;
+    };
+    let seconds = env_number("CHAOS_SECS", 20).max(10);
+    let seed = env_number("CHAOS_SEED", 13);
+    let database = TestDatabase::create_postgres(postgres.url()).await;
+    let upstream = ChaosUpstream::start(seed).await;
+    let folder = tempfile::tempdir().unwrap();
+    let base = Arc::new(Mutex::new(String::new()));
+    let mut pool = start(&database, folder.path(), &base);
+    let token = prepare_server(
+        &pool.binary.base,
+        &upstream.url,
+        &[("OPENAI", "sk-ok-pg")],
+        false,
+    )
+    .await;
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|i| {
+            tokio::spawn(load(
+                base.clone(),
+                token.clone(),
+                seed + i,
+                next.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    let phase = Duration::from_secs(seconds) / 5;
+    let began = Instant::now();
+
+    tokio::time::sleep(phase).await;
+    postgres.ctl("stop");
+    let down = Instant::now();
+    tokio::time::sleep(phase).await;
+    let down_for = down.elapsed();
+    postgres.ctl("start");
+    tokio::time::sleep(phase).await;
+    postgres.ctl("stop");
+    tokio::time::sleep(phase / 2).await;
+    pool.signal("-KILL");
+    let killed_at = Instant::now();
+    let (_, mut log) = pool.wait().await;
+    postgres.ctl("start");
+    pool = start(&database, folder.path(), &base);
+    tokio::time::sleep(phase).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut outcomes = Vec::new();
+    for worker in workers {
+        outcomes.extend(worker.await.unwrap());
+    }
+    pool.signal("-TERM");
+    let (status, lines) = pool.wait().await;
+    assert!(status.success());
+    log.extend(lines);
+
+    let served_while_down = outcomes
+        .iter()
+        .filter(|o| o.finished > down && o.finished < down + down_for)
+        .collect::<Vec<_>>();
+    let hits = upstream.hits();
+    let ledger = Ledger::read(database.url()).await;
+    let account = Accounting::of(&outcomes, &hits, &ledger, killed_at, None);
+    let panics = log.iter().filter(|l| l.contains("panicked")).count();
+    let figures = json!({
+        "seed": seed,
+        "load_secs": began.elapsed().as_secs_f64(),
+        "requests": outcomes.len(),
+        "database_down_secs": down_for.as_secs_f64(),
+        "answered_while_database_down": served_while_down.len(),
+        "complete_while_database_down": served_while_down.iter().filter(|o| o.complete).count(),
+        "requests_checked": account.checked,
+        "requests_near_kill_9": account.in_kill_window,
+        "upstream_attempts": hits.len(),
+        "attempts_expected": account.expected,
+        "attempts_found": account.found,
+        "lost": account.lost,
+        "duplicated": ledger.duplicates,
+        "panics": panics,
+    });
+    println!("chaos figures (postgres stop/start): {figures}");
+
+    assert!(!served_while_down.is_empty(), "{figures}");
+    assert!(
+        served_while_down.iter().all(|o| o.complete),
+        "served while the database is down: {figures}"
+    );
+    assert!(account.checked > 50, "{figures}");
+    assert_eq!((account.lost, ledger.duplicates), (0, 0), "{figures}");
+    assert_eq!(account.found, account.expected, "{figures}");
+    assert_eq!(panics, 0);
 }

@@ -329,7 +329,7 @@ impl TestDatabase {
         }
     }
 
-    async fn create_postgres(server_url: String) -> TestDatabase {
+    pub async fn create_postgres(server_url: String) -> TestDatabase {
         use sea_orm::{ConnectionTrait, Database};
         let name = format!("amp_test_{}", uuid::Uuid::new_v4().simple());
         let admin = Database::connect(&server_url)
