@@ -199,11 +199,16 @@ impl Journal {
             ),
             std::fs::TryLockError::Error(error) => error,
         })?;
+        let created = !path.exists();
         let file = OpenOptions::new()
             .create(true)
             .read(true)
             .append(true)
             .open(path)?;
+        if created {
+            // The new file's name must survive a power loss too.
+            sync_dir(path);
+        }
         let complete = complete_length(&file)?;
         if complete < file.metadata()?.len() {
             tracing::warn!(journal = %path.display(), "the journal ends in a line cut short by a crash; dropping that line");
@@ -299,11 +304,7 @@ impl Journal {
             target.sync_data()?;
         }
         std::fs::rename(&fresh, &self.path)?;
-        if let Some(dir) = self.path.parent()
-            && let Ok(dir) = File::open(dir)
-        {
-            let _ = dir.sync_all();
-        }
+        sync_dir(&self.path);
         self.file = Arc::new(
             OpenOptions::new()
                 .read(true)
@@ -312,6 +313,15 @@ impl Journal {
         );
         self.start = committed;
         Ok(())
+    }
+}
+
+/// Syncs the folder holding `path`, so a created or renamed name is on disk (best effort).
+fn sync_dir(path: &Path) {
+    if let Some(dir) = path.parent()
+        && let Ok(dir) = File::open(dir)
+    {
+        let _ = dir.sync_all();
     }
 }
 
