@@ -502,7 +502,9 @@ async fn commit(
     }
 
     for (key_id, reason, at) in disables {
-        // Only an enabled key: an admin's own disable (and its reason) stays as it is.
+        // Only an enabled key: an admin's own disable (and its reason) stays as it is. And
+        // only a key unchanged since: an admin's enable after the failure (or a replay of the
+        // journal after a crash) is not undone by this older disable.
         api_key::Entity::update_many()
             .col_expr(api_key::Column::Enabled, Expr::value(false))
             .col_expr(api_key::Column::DisabledBy, Expr::value(DISABLED_BY_AUTO))
@@ -511,6 +513,7 @@ async fn commit(
             .col_expr(api_key::Column::UpdateTime, Expr::value(*at))
             .filter(api_key::Column::Id.eq(*key_id))
             .filter(api_key::Column::Enabled.eq(true))
+            .filter(api_key::Column::UpdateTime.lt(*at))
             .exec(&txn)
             .await?;
     }

@@ -223,3 +223,54 @@ async fn kill_9_while_the_database_refuses_writes_loses_no_row() {
         .collect();
     assert_eq!(logged, answered, "every answered request has its row");
 }
+
+#[tokio::test]
+async fn a_replayed_automatic_disable_does_not_undo_a_later_enable() {
+    use amp_pool::{entity::api_key, service::keys};
+
+    let app = TestApp::spawn().await;
+    let key = app
+        .add_key(
+            "OPENAI",
+            "sk-ok-replayed",
+            json!({"baseUrl": "http://127.0.0.1:9"}),
+        )
+        .await;
+    let key = i32::try_from(key).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let (first, copy) = (folder.path().join("a.log"), folder.path().join("copy.log"));
+    let spawn = |path: &std::path::Path| {
+        Recorder::spawn(
+            app.state.db.clone(),
+            EventBus::new(),
+            Arc::new(Metrics::default()),
+            BatchLimits::default(),
+            Journal::open(path).unwrap(),
+        )
+    };
+    let lock = WriteLock::hold(app.database()).await;
+    let recorder = spawn(&first);
+    recorder.disable_key(key, "upstream rejected the key (HTTP 401)".into());
+    recorder.sync().await;
+    std::fs::copy(&first, &copy).unwrap();
+    lock.release().await;
+    recorder.flush().await;
+    let enabled = |model: api_key::Model| model.enabled;
+    let stored = api_key::Entity::find_by_id(key)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!enabled(stored), "the disable landed");
+
+    // The admin enables the key again; then the journal is replayed (as after a crash).
+    keys::set_enabled(&app.state.db, key, true).await.unwrap();
+    spawn(&copy).flush().await;
+
+    let stored = api_key::Entity::find_by_id(key)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(enabled(stored), "the admin's later enable stays");
+}
