@@ -74,7 +74,7 @@ const ERROR_MESSAGE_CHARS: usize = 2000;
 const REFUSED_MODEL: &str = "(refused)";
 
 type Commit = Pin<Box<dyn Future<Output = (u64, Result<Committed, DbErr>)> + Send>>;
-type Sync = tokio::task::JoinHandle<(u64, std::io::Result<()>)>;
+type Syncing = tokio::task::JoinHandle<(u64, std::io::Result<()>)>;
 
 /// A batch the database took: the attempts really inserted, with their log ids.
 struct Committed {
@@ -141,7 +141,7 @@ pub async fn run(
         writer.ages.push_back((end, Instant::now()));
     }
     let mut commit: Option<Commit> = None;
-    let mut sync: Option<Sync> = None;
+    let mut sync: Option<Syncing> = None;
     let mut ticks = tokio::time::interval(limits.sync_every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
