@@ -10,6 +10,7 @@ mod m20261126_000002_admin_token_version;
 mod m20261126_000003_usage_source;
 mod m20261126_000004_responses;
 mod m20261126_000005_secrets_at_rest;
+mod m20261126_000006_attempt_identity;
 
 /// Runs the AMP Pool migrations in order.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_usage_source::Migration),
             Box::new(m20261126_000004_responses::Migration),
             Box::new(m20261126_000005_secrets_at_rest::Migration),
+            Box::new(m20261126_000006_attempt_identity::Migration),
         ]
     }
 }

@@ -29,13 +29,16 @@ use crate::{
     pool::{KeyPool, ProviderUrls},
     provider::Provider,
     proxy,
-    recorder::{BatchLimits, Recorder},
+    recorder::{BatchLimits, Journal, Recorder},
     service::{admins, keys, secrets},
     state::AppState,
 };
 
-/// How long in-flight requests may take to finish once shutdown begins.
-pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long shutdown waits for the database to take the last log rows; the rest stays in the
+/// journal for the next start.
+const CLOSE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long start-up waits for the database to take what a previous run left in the journal.
+const REPLAY_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Connects to the database, applies migrations and prepares everything the server shares.
 pub async fn build_state(
@@ -131,12 +134,38 @@ pub async fn build_state(
     verify_recent_rollups(&db, &live.current().retention).await;
     let events = EventBus::new();
     let metrics = Arc::new(Metrics::default());
+    let journal_path = settings.journal_path();
+    let journal = Journal::open(&journal_path).map_err(|error| {
+        ConfigError(match error.kind() {
+            std::io::ErrorKind::WouldBlock => format!(
+                "another AMP Pool process uses the journal {}: give each instance its own INSTANCE_NAME or JOURNAL_DIR",
+                journal_path.display()
+            ),
+            _ => format!(
+                "cannot open the journal {}: {error}; check JOURNAL_DIR",
+                journal_path.display()
+            ),
+        })
+    })?;
     let recorder = Recorder::spawn(
         db.clone(),
         events.clone(),
         metrics.clone(),
-        BatchLimits::default(),
+        BatchLimits {
+            sync_every: std::time::Duration::from_millis(settings.journal_sync_ms),
+            ..BatchLimits::default()
+        },
+        journal,
     );
+    // Records a crash left in the journal go in before anything new is served.
+    if tokio::time::timeout(REPLAY_PATIENCE, recorder.flush())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "the journal is not yet replayed into the database; serving anyway, it keeps trying"
+        );
+    }
 
     let state = AppState {
         db,
@@ -253,17 +282,20 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `listener` until `state.shutdown` is cancelled, lets in-flight requests finish (for
-/// at most [`SHUTDOWN_GRACE`]), then waits until the writer has committed every record.
+/// at most `SHUTDOWN_GRACE_SECS`) and cancels the rest, then waits until the writer has every
+/// record on disk and (within [`CLOSE_PATIENCE`]) in the database.
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    let recorder = state.recorder.clone();
     let result = crate::http::serve::serve(
         listener,
         router(state.clone()),
         (&*state.settings).into(),
         state.shutdown.clone(),
-        SHUTDOWN_GRACE,
+        state.settings.shutdown_grace(),
+        move || recorder.begin_close(),
     )
     .await;
-    state.recorder.flush().await;
+    state.recorder.close(CLOSE_PATIENCE).await;
     result
 }
 

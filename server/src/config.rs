@@ -25,6 +25,13 @@ pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 15;
 /// Default time for a whole request body.
 pub const DEFAULT_BODY_READ_TIMEOUT_SECS: u64 = 60;
 
+/// Default name of an instance (and of its journal file).
+pub const DEFAULT_INSTANCE_NAME: &str = "pool";
+/// Default interval between journal syncs.
+pub const DEFAULT_JOURNAL_SYNC_MS: u64 = 200;
+/// Default time in-flight requests get after SIGTERM.
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
+
 /// `amp-pool`: a self-hosted pool and proxy for OpenAI, Anthropic and AMP API keys.
 #[derive(Debug, Parser)]
 #[command(name = "amp-pool", version, about)]
@@ -168,6 +175,21 @@ pub struct Settings {
     /// database must share the key.
     #[arg(long, env = "AMP_POOL_MASTER_KEY_FILE", global = true)]
     pub master_key_file: Option<std::path::PathBuf>,
+    /// Folder of the writer's journal (records not yet in the database); `journal/` beside
+    /// the database by default. Put it on a durable local disk.
+    #[arg(long, env = "JOURNAL_DIR", global = true)]
+    pub journal_dir: Option<std::path::PathBuf>,
+    /// This instance's name: its journal is `<JOURNAL_DIR>/<INSTANCE_NAME>.log`, so instances
+    /// sharing a folder need different names.
+    #[arg(long, env = "INSTANCE_NAME", default_value = DEFAULT_INSTANCE_NAME, global = true)]
+    pub instance_name: String,
+    /// Milliseconds between syncs of the journal to disk: the most a `kill -9` can lose.
+    #[arg(long, env = "JOURNAL_SYNC_MS", default_value_t = DEFAULT_JOURNAL_SYNC_MS, global = true)]
+    pub journal_sync_ms: u64,
+    /// Seconds in-flight requests get to finish after SIGTERM before they are cancelled (and
+    /// recorded as `cancelled`).
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = DEFAULT_SHUTDOWN_GRACE_SECS, global = true)]
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for Settings {
@@ -192,6 +214,10 @@ impl Default for Settings {
             body_read_timeout_secs: DEFAULT_BODY_READ_TIMEOUT_SECS,
             master_key: None,
             master_key_file: None,
+            journal_dir: None,
+            instance_name: DEFAULT_INSTANCE_NAME.into(),
+            journal_sync_ms: DEFAULT_JOURNAL_SYNC_MS,
+            shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
         }
     }
 }
@@ -238,10 +264,21 @@ impl Settings {
             ("MAX_CONNECTIONS", self.max_connections as u64),
             ("HEADER_READ_TIMEOUT_SECS", self.header_read_timeout_secs),
             ("BODY_READ_TIMEOUT_SECS", self.body_read_timeout_secs),
+            ("JOURNAL_SYNC_MS", self.journal_sync_ms),
         ] {
             if value == 0 {
                 return Err(ConfigError(format!("{name} must be at least 1")));
             }
+        }
+        let name_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if self.instance_name.is_empty()
+            || self.instance_name.starts_with('.')
+            || !self.instance_name.chars().all(name_ok)
+        {
+            return Err(ConfigError(format!(
+                "INSTANCE_NAME must be letters, digits, '-', '_' or '.' (it names a file), got {:?}",
+                self.instance_name
+            )));
         }
         if self.jwt_ttl_hours == 0 {
             return Err(ConfigError("JWT_TTL_HOURS must be at least 1".into()));
@@ -277,6 +314,19 @@ impl Settings {
         }
     }
 
+    /// The writer's journal file for this instance.
+    pub fn journal_path(&self) -> std::path::PathBuf {
+        self.journal_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir().join("journal"))
+            .join(format!("{}.log", self.instance_name))
+    }
+
+    /// How long in-flight requests get after SIGTERM.
+    pub fn shutdown_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.shutdown_grace_secs)
+    }
+
     /// The socket address from `HOST` and `PORT`.
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
         let host = self.host.trim_start_matches('[').trim_end_matches(']');
@@ -292,7 +342,7 @@ impl Settings {
     /// One line describing the effective configuration, secrets masked.
     pub fn summary(&self) -> String {
         format!(
-            "listen={}:{} database={} db_echo={} admin={:?} jwt_secret={} openai={} anthropic={} amp={} amp_api_key={} cors_origins=[{}] max_connections={} header_read_timeout={}s body_read_timeout={}s master_key={}",
+            "listen={}:{} database={} db_echo={} admin={:?} jwt_secret={} openai={} anthropic={} amp={} amp_api_key={} cors_origins=[{}] max_connections={} header_read_timeout={}s body_read_timeout={}s master_key={} journal={} journal_sync={}ms shutdown_grace={}s",
             self.host,
             self.port,
             redact_url(&self.database_url),
@@ -320,6 +370,9 @@ impl Settings {
                 (None, Some(file)) => format!("file:{}", file.display()),
                 (None, None) => format!("file:{}", self.data_dir().join("master.key").display()),
             },
+            self.journal_path().display(),
+            self.journal_sync_ms,
+            self.shutdown_grace_secs,
         )
     }
 }

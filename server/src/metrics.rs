@@ -68,6 +68,8 @@ pub struct Metrics {
     active_streams: Gauge,
     keys: Family<StateLabels, Gauge>,
     queue_depth: Gauge,
+    journal_bytes: Gauge,
+    journal_oldest: Gauge<f64, AtomicU64>,
     flush_seconds: Histogram,
     key_loads: Counter,
     affinity_wanted: Counter,
@@ -123,6 +125,18 @@ impl Default for Metrics {
             "Records waiting for the log writer",
             queue_depth.clone(),
         );
+        let journal_bytes = Gauge::default();
+        registry.register(
+            "log_writer_journal_bytes",
+            "Bytes in the log writer's journal (records not yet known to be in the database)",
+            journal_bytes.clone(),
+        );
+        let journal_oldest = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "log_writer_oldest_unwritten_seconds",
+            "Age of the oldest record not yet in the database",
+            journal_oldest.clone(),
+        );
         let flush_seconds = Histogram::new(latency_buckets());
         registry.register(
             "log_writer_flush_seconds",
@@ -157,6 +171,8 @@ impl Default for Metrics {
             active_streams,
             keys,
             queue_depth,
+            journal_bytes,
+            journal_oldest,
             flush_seconds,
             key_loads,
             affinity_wanted,
@@ -240,6 +256,13 @@ impl Metrics {
     /// Records one log batch commit.
     pub fn flushed(&self, seconds: f64) {
         self.flush_seconds.observe(seconds);
+    }
+
+    /// The journal's size and the age of its oldest record not yet in the database.
+    pub fn journal(&self, bytes: u64, oldest_seconds: f64) {
+        self.journal_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        self.journal_oldest.set(oldest_seconds);
     }
 
     /// Counts one batched key look-up by GraphQL.

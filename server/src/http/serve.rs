@@ -14,12 +14,13 @@ use std::{sync::Arc, time::Duration};
 use axum::{Router, body::Body, extract::ConnectInfo};
 use hyper::{Request, body::Incoming};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::task::JoinSet;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
     sync::Semaphore,
 };
-use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use crate::config::Settings;
@@ -50,13 +51,15 @@ impl From<&Settings> for ConnectionLimits {
 }
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then lets open connections
-/// finish their requests for at most `grace`.
+/// finish their requests for at most `grace`; past it calls `before_cancel` and drops the
+/// requests still running (their attempts record themselves as cancelled when dropped).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
     shutdown: CancellationToken,
     grace: Duration,
+    before_cancel: impl FnOnce(),
 ) -> std::io::Result<()> {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -64,10 +67,11 @@ pub async fn serve(
         .keep_alive(true);
     let open = Arc::new(Semaphore::new(limits.max_connections));
     let turning_away = Arc::new(Semaphore::new(MAX_TURNING_AWAY));
-    let connections = TaskTracker::new();
+    let mut connections = JoinSet::new();
 
     loop {
         let (stream, peer) = tokio::select! {
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -115,15 +119,16 @@ pub async fn serve(
     }
 
     drop(listener);
-    connections.close();
-    if tokio::time::timeout(grace, connections.wait())
-        .await
-        .is_err()
-    {
+    let finished = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(grace, finished).await.is_err() {
         tracing::warn!(
-            "in-flight requests did not finish within {} s; closing them",
+            requests = connections.len(),
+            "in-flight requests did not finish within {} s; cancelling them",
             grace.as_secs()
         );
+        before_cancel();
+        connections.abort_all();
+        while connections.join_next().await.is_some() {}
     }
     Ok(())
 }

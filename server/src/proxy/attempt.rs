@@ -192,6 +192,11 @@ impl Attempt {
         self.record_cancelled(usage, source, http_status, response_id);
     }
 
+    /// The recorder this attempt records to.
+    pub fn recorder(&self) -> &Recorder {
+        &self.context.recorder
+    }
+
     /// The input tokens a request of this size is estimated to hold (about four bytes each).
     pub fn estimated_input(&self) -> i64 {
         i64::try_from(self.context.body_bytes / 4).unwrap_or(i64::MAX)
@@ -204,16 +209,26 @@ impl Attempt {
         http_status: Option<u16>,
         response_id: Option<String>,
     ) {
+        // Past the shutdown grace it is the server that cut the request short.
+        let (error_type, error_message) = if self.context.recorder.is_closing() {
+            (
+                "server_shutdown",
+                "the server shut down before the answer was complete",
+            )
+        } else {
+            (
+                "client_disconnected",
+                "the client closed the connection before the answer was complete",
+            )
+        };
         self.record(
             AttemptStatus::Cancelled,
             Outcome {
                 http_status,
                 usage,
                 usage_source,
-                error_type: Some("client_disconnected".into()),
-                error_message: Some(
-                    "the client closed the connection before the answer was complete".into(),
-                ),
+                error_type: Some(error_type.into()),
+                error_message: Some(error_message.into()),
                 response_id,
             },
         );

@@ -50,6 +50,20 @@ pub enum Dialect {
 }
 
 impl Endpoint {
+    /// Every endpoint.
+    pub const ALL: [Endpoint; 10] = [
+        Endpoint::ChatCompletions,
+        Endpoint::Responses,
+        Endpoint::Embeddings,
+        Endpoint::Completions,
+        Endpoint::Messages,
+        Endpoint::CountTokens,
+        Endpoint::RetrieveResponse,
+        Endpoint::DeleteResponse,
+        Endpoint::CancelResponse,
+        Endpoint::ResponseInputItems,
+    ];
+
     /// The name stored in the log.
     pub fn as_str(self) -> &'static str {
         match self {

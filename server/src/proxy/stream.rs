@@ -17,6 +17,7 @@ use std::{
 use bytes::Bytes;
 use futures::{Stream, StreamExt, stream::BoxStream};
 use tokio::time::Sleep;
+use tokio_util::sync::CancellationToken;
 
 use super::{
     attempt::{Attempt, Outcome},
@@ -189,17 +190,19 @@ impl Drop for TappedStream {
             return;
         };
         let status = self.http_status;
-        if self.tap.usage_reported() || self.drain.is_zero() {
+        // Reading on for the usage needs a runtime, and is skipped once shutdown cancels.
+        if self.tap.usage_reported()
+            || self.drain.is_zero()
+            || attempt.recorder().is_closing()
+            || tokio::runtime::Handle::try_current().is_err()
+        {
             record_cancelled(attempt, &self.tap, status);
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            record_cancelled(attempt, &self.tap, status);
-            return;
-        };
         let upstream = std::mem::replace(&mut self.upstream, futures::stream::empty().boxed());
         let tap = std::mem::replace(&mut self.tap, StreamTap::new(self.dialect, false, 0));
-        runtime.spawn(drain(upstream, tap, attempt, self.drain, status));
+        let (recorder, limit) = (attempt.recorder().clone(), self.drain);
+        recorder.spawn_recording(|closing| drain(upstream, tap, attempt, limit, status, closing));
     }
 }
 
@@ -211,15 +214,20 @@ async fn drain(
     attempt: Attempt,
     limit: Duration,
     status: u16,
+    closing: CancellationToken,
 ) {
-    let _ = tokio::time::timeout(limit, async {
+    let read = tokio::time::timeout(limit, async {
         while let Some(Ok(chunk)) = upstream.next().await {
             if tap.feed(chunk).is_err() || tap.usage_reported() {
                 break;
             }
         }
-    })
-    .await;
+    });
+    // At shutdown the attempt is recorded with what was seen so far.
+    tokio::select! {
+        _ = read => {}
+        () = closing.cancelled() => {}
+    }
     record_cancelled(attempt, &tap, status);
 }
 

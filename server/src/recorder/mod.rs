@@ -2,9 +2,12 @@
 //! batching writer, so a request never waits on the database.
 //!
 //! Handing a record over never blocks: the channel is bounded, and when it is full the record
-//! waits in a task of its own rather than in the request. [`Recorder::flush`] returns once
-//! everything handed over before it is committed — shutdown uses it so no row is lost.
+//! waits in a task of its own rather than in the request. The writer appends each record to a
+//! local journal first and commits from there, so a database outage costs nothing and a crash
+//! at most the records of the last sync interval. [`Recorder::flush`] returns once everything
+//! handed over before it is committed; [`Recorder::sync`] once it is on disk.
 
+mod journal;
 mod rollup;
 mod verify;
 mod writer;
@@ -17,9 +20,11 @@ use std::sync::{
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{events::EventBus, metrics::Metrics, usage::Usage};
 
+pub use journal::Journal;
 pub use verify::{
     MAX_DAYS as MAX_VERIFY_DAYS, RollupCheck, STARTUP_DAYS, verify as verify_rollups,
 };
@@ -116,6 +121,7 @@ enum Message {
         at: DateTime<Utc>,
     },
     Flush(oneshot::Sender<()>),
+    Sync(oneshot::Sender<()>),
 }
 
 /// A cheap handle on the writer.
@@ -124,22 +130,52 @@ pub struct Recorder {
     sender: mpsc::Sender<Message>,
     /// Records waiting in tasks of their own because the queue was full.
     overflow: Arc<AtomicUsize>,
+    /// Work that ends by recording an attempt (a stream read to its usage); closing waits
+    /// for it.
+    tasks: TaskTracker,
+    /// Cancelled when shutdown stops waiting for requests: such work records at once.
+    closing: CancellationToken,
 }
 
 impl Recorder {
-    /// Starts the writer on `db`.
+    /// Starts the writer on `db`, journaling to `journal`; records a previous run left in the
+    /// journal are committed first.
     pub fn spawn(
         db: DatabaseConnection,
         events: EventBus,
         metrics: Arc<Metrics>,
         limits: BatchLimits,
+        journal: Journal,
     ) -> Self {
         let (sender, receiver) = mpsc::channel(limits.queue_capacity.max(1));
-        tokio::spawn(writer::run(db, events, metrics, limits, receiver));
+        tokio::spawn(writer::run(db, events, metrics, limits, journal, receiver));
         Self {
             sender,
             overflow: Arc::default(),
+            tasks: TaskTracker::new(),
+            closing: CancellationToken::new(),
         }
+    }
+
+    /// Runs `work`, which ends by recording an attempt, so that [`Recorder::close`] waits for
+    /// it; `work` gets a token cancelled when shutdown begins cancelling, and should then
+    /// record at once.
+    pub fn spawn_recording<F>(&self, work: impl FnOnce(CancellationToken) -> F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(work(self.closing.clone()));
+    }
+
+    /// Shutdown has stopped waiting for in-flight requests: what is cancelled now is cancelled
+    /// by the server, and work started by [`Recorder::spawn_recording`] records at once.
+    pub fn begin_close(&self) {
+        self.closing.cancel();
+    }
+
+    /// Whether shutdown is cancelling requests.
+    pub fn is_closing(&self) -> bool {
+        self.closing.is_cancelled()
     }
 
     /// Hands an attempt over; never waits.
@@ -156,15 +192,38 @@ impl Recorder {
         });
     }
 
-    /// Waits until everything handed over before this call is committed.
+    /// Waits until everything handed over before this call is committed to the database.
     pub async fn flush(&self) {
+        self.wait(Message::Flush).await;
+    }
+
+    /// Waits until everything handed over before this call is synced to the journal on disk.
+    pub async fn sync(&self) {
+        self.wait(Message::Sync).await;
+    }
+
+    /// For shutdown: syncs the journal, then gives the database up to `patience` to take
+    /// everything; whatever it did not take stays in the journal for the next start.
+    pub async fn close(&self, patience: std::time::Duration) {
+        self.begin_close();
+        self.tasks.close();
+        self.tasks.wait().await;
+        self.sync().await;
+        if tokio::time::timeout(patience, self.flush()).await.is_err() {
+            tracing::warn!(
+                "the database did not take every log row in time; the rest stays in the journal and is written on the next start"
+            );
+        }
+    }
+
+    async fn wait(&self, message: fn(oneshot::Sender<()>) -> Message) {
         // Records that overflowed wait in tasks; let them reach the queue first (the queue
-        // serves waiting senders in order, so they then go before the flush).
+        // serves waiting senders in order, so they then go before this message).
         while self.overflow.load(Ordering::Acquire) > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
         let (done, wait) = oneshot::channel();
-        if self.sender.send(Message::Flush(done)).await.is_ok() {
+        if self.sender.send(message(done)).await.is_ok() {
             let _ = wait.await;
         }
     }

@@ -1,22 +1,34 @@
-//! The writer task: collects records into batches (by size or every `max_delay`), commits each
-//! batch in one transaction, then publishes the finished events.
+//! The writer task: appends every record to the journal at once, syncs the journal every
+//! `sync_every`, and commits what the journal holds, in order, one batch at a time.
 //!
-//! One bad row must never cost the others: text is cut to its column's width before insert,
-//! and a batch the database keeps refusing is written again row by row, so only a row that is
-//! refused on its own is rewritten with a marker (and, failing that, logged and dropped).
+//! Nothing here waits on the database before a record is in the journal: the commit runs
+//! beside the appends, so a slow or dead database only lets the journal grow. A batch the
+//! database refuses is retried (with backoff, forever); every third failure it is written row
+//! by row, so one row the database refuses costs only itself (it is stored with a marker).
+//! Inserts ignore an attempt already stored, and rollups and spend count only rows really
+//! inserted, so replaying a batch committed just before a crash counts nothing twice.
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::{HashMap, VecDeque},
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    time::Duration,
+};
 
-use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait,
-    sea_query::{Expr, ExprTrait},
+    sea_query::{Expr, ExprTrait, OnConflict},
 };
-use tokio::{sync::mpsc, time::Instant};
+use tokio::{sync::mpsc, sync::oneshot, time::Instant};
 
-use super::{AttemptRecord, Message, rollup};
+use super::{
+    AttemptRecord, Message,
+    journal::{Entry, Journal},
+    rollup,
+};
 use crate::{
     entity::{access_token, api_key, api_request_log},
     events::{EventBus, RequestEvent, RequestPhase},
@@ -24,29 +36,34 @@ use crate::{
     service::keys::DISABLED_BY_AUTO,
 };
 
-/// When a batch is written.
+/// When a batch is written and the journal synced.
 #[derive(Clone, Copy, Debug)]
 pub struct BatchLimits {
     /// Most records per batch.
     pub max_records: usize,
-    /// Longest a record waits for its batch to fill.
-    pub max_delay: Duration,
     /// Records the queue holds before further ones wait in tasks of their own.
     pub queue_capacity: usize,
+    /// How often the journal is synced to disk: the most a crash can lose.
+    pub sync_every: Duration,
 }
 
 impl Default for BatchLimits {
     fn default() -> Self {
         Self {
             max_records: 500,
-            max_delay: Duration::from_millis(50),
             queue_capacity: 65_536,
+            sync_every: Duration::from_millis(crate::config::DEFAULT_JOURNAL_SYNC_MS),
         }
     }
 }
 
-/// Retries of a whole batch before it is written row by row.
-const BATCH_RETRIES: usize = 4;
+/// Every how many failures of a batch it is tried row by row.
+const ROWS_EVERY: u32 = 3;
+/// Backoff between failed commits.
+const RETRY_MIN: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+/// Records arriving within this long of each other share one age mark.
+const AGE_GRANULE: Duration = Duration::from_secs(1);
 /// Widths of the log's text columns (characters).
 const MODEL_CHARS: usize = 128;
 const ERROR_TYPE_CHARS: usize = 64;
@@ -56,97 +73,317 @@ const ERROR_MESSAGE_CHARS: usize = 2000;
 /// The model name stored for a row the database refused as it was.
 const REFUSED_MODEL: &str = "(refused)";
 
+type Commit = Pin<Box<dyn Future<Output = (u64, Result<Committed, DbErr>)> + Send>>;
+type Syncing = tokio::task::JoinHandle<(u64, std::io::Result<()>)>;
+
+/// A batch the database took: the attempts really inserted, with their log ids.
+struct Committed {
+    inserted: Vec<(AttemptRecord, i64)>,
+}
+
+/// A caller waiting until the journal (`Sync`) or the database (`Flush`) holds everything up
+/// to a position; `None` while the entries before it could not be appended yet.
+struct Waiter {
+    until: Option<u64>,
+    done: oneshot::Sender<()>,
+}
+
+/// The writer's state between events.
+struct Writer {
+    db: DatabaseConnection,
+    events: EventBus,
+    metrics: Arc<Metrics>,
+    limits: BatchLimits,
+    journal: Journal,
+    /// Everything before this position is in the database.
+    committed: u64,
+    /// Everything before this position is on disk.
+    synced: u64,
+    /// Entries the journal refused (a full disk); appended before any newer one.
+    unwritten: Vec<Entry>,
+    flushes: Vec<Waiter>,
+    syncs: Vec<Waiter>,
+    /// When records were appended: (position after them, first append time).
+    ages: VecDeque<(u64, Instant)>,
+    failures: u32,
+    retry_at: Option<Instant>,
+}
+
 pub async fn run(
     db: DatabaseConnection,
     events: EventBus,
-    metrics: std::sync::Arc<Metrics>,
+    metrics: Arc<Metrics>,
     limits: BatchLimits,
+    journal: Journal,
     mut receiver: mpsc::Receiver<Message>,
 ) {
-    let mut batch = Vec::with_capacity(limits.max_records);
-    while let Some(first) = receiver.recv().await {
-        batch.push(first);
-        let deadline = Instant::now() + limits.max_delay;
-        while batch.len() < limits.max_records && !matches!(batch.last(), Some(Message::Flush(_))) {
-            match tokio::time::timeout_at(deadline, receiver.recv()).await {
-                Ok(Some(message)) => batch.push(message),
-                Ok(None) | Err(_) => break,
-            }
+    let end = journal.end();
+    let mut writer = Writer {
+        db,
+        events,
+        metrics,
+        limits,
+        journal,
+        committed: 0,
+        synced: end,
+        unwritten: Vec::new(),
+        flushes: Vec::new(),
+        syncs: Vec::new(),
+        ages: VecDeque::new(),
+        failures: 0,
+        retry_at: None,
+    };
+    if end > 0 {
+        tracing::warn!(
+            bytes = end,
+            "replaying records a previous run left in the journal"
+        );
+        writer.ages.push_back((end, Instant::now()));
+    }
+    let mut commit: Option<Commit> = None;
+    let mut sync: Option<Syncing> = None;
+    let mut ticks = tokio::time::interval(limits.sync_every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        if commit.is_none() {
+            commit = writer.next_commit();
         }
-        let started = std::time::Instant::now();
-        write(&db, &events, std::mem::take(&mut batch)).await;
-        metrics.flushed(started.elapsed().as_secs_f64());
+        let retry_at = writer.retry_at;
+        tokio::select! {
+            message = receiver.recv() => {
+                let Some(message) = message else { break };
+                writer.take(message, &mut receiver);
+            }
+            Some(done) = async { Some(commit.as_mut()?.await) }, if commit.is_some() => {
+                commit = None;
+                writer.committed_batch(done);
+            }
+            Some(done) = async { Some(sync.as_mut()?.await) }, if sync.is_some() => {
+                sync = None;
+                match done {
+                    Ok((until, Ok(()))) => writer.synced(until),
+                    Ok((_, Err(error))) => tracing::error!(error = %error, "cannot sync the journal"),
+                    Err(error) => tracing::error!(error = %error, "the journal sync task failed"),
+                }
+            }
+            _ = ticks.tick() => {
+                writer.append_unwritten();
+                if sync.is_none() && writer.journal.end() > writer.synced {
+                    let (file, until) = (writer.journal.sync_handle(), writer.journal.end());
+                    sync = Some(tokio::task::spawn_blocking(move || (until, file.sync_data())));
+                }
+                writer.report();
+            }
+            () = sleep_until(retry_at), if retry_at.is_some() => writer.retry_at = None,
+        }
     }
 }
 
-async fn write(db: &DatabaseConnection, events: &EventBus, batch: Vec<Message>) {
-    let mut attempts: Vec<AttemptRecord> = Vec::new();
-    let mut disables = Vec::new();
-    let mut flushes = Vec::new();
-    for message in batch {
-        match message {
-            Message::Attempt(record) => attempts.push(*record),
-            Message::DisableKey { key_id, reason, at } => disables.push((key_id, reason, at)),
-            Message::Flush(done) => flushes.push(done),
+async fn sleep_until(at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+impl Writer {
+    /// Appends `first` and whatever else is queued already (up to a batch).
+    fn take(&mut self, first: Message, receiver: &mut mpsc::Receiver<Message>) {
+        let mut next = Some(first);
+        let mut taken = 0;
+        while let Some(message) = next {
+            match message {
+                Message::Attempt(mut record) => {
+                    fit_columns(&mut record);
+                    self.unwritten
+                        .push(Entry::Attempt(Box::new((&*record).into())));
+                }
+                Message::DisableKey { key_id, reason, at } => {
+                    self.unwritten
+                        .push(Entry::DisableKey { key_id, reason, at });
+                }
+                Message::Flush(done) => {
+                    self.append_unwritten();
+                    let until = self.unwritten.is_empty().then(|| self.journal.end());
+                    self.flushes.push(Waiter { until, done });
+                }
+                Message::Sync(done) => {
+                    self.append_unwritten();
+                    let until = self.unwritten.is_empty().then(|| self.journal.end());
+                    self.syncs.push(Waiter { until, done });
+                }
+            }
+            taken += 1;
+            next = if taken < self.limits.max_records {
+                receiver.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        self.append_unwritten();
+        self.answer();
+    }
+
+    /// Appends the entries waiting in memory, if the journal takes them.
+    fn append_unwritten(&mut self) {
+        if self.unwritten.is_empty() {
+            return;
+        }
+        match self.journal.append(&self.unwritten) {
+            Ok(()) => {
+                self.unwritten.clear();
+                let end = self.journal.end();
+                for waiter in self.flushes.iter_mut().chain(self.syncs.iter_mut()) {
+                    waiter.until.get_or_insert(end);
+                }
+                match self.ages.back_mut() {
+                    Some((until, since)) if since.elapsed() < AGE_GRANULE => *until = end,
+                    _ => self.ages.push_back((end, Instant::now())),
+                }
+            }
+            Err(error) => {
+                tracing::error!(records = self.unwritten.len(), error = %error, "cannot append to the journal; the records wait in memory");
+            }
         }
     }
-    for record in &mut attempts {
-        fit_columns(record);
-    }
-    if !attempts.is_empty() || !disables.is_empty() {
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(50))
-            .with_max_delay(Duration::from_secs(2))
-            .with_max_times(BATCH_RETRIES);
-        let committed = (|| commit(db, &attempts, &disables))
-            .retry(backoff)
-            .notify(|error, wait| {
-                tracing::warn!(records = attempts.len(), error = %error, ?wait, "log batch commit failed; retrying");
-            })
-            .await;
-        let ids = match committed {
-            Ok(ids) => ids,
+
+    /// The commit of the next batch in the journal, unless it is waiting out a backoff.
+    fn next_commit(&mut self) -> Option<Commit> {
+        if self.retry_at.is_some() || self.committed >= self.journal.end() {
+            return None;
+        }
+        let (entries, end) = match self.journal.read(self.committed, self.limits.max_records) {
+            Ok(read) => read,
             Err(error) => {
-                tracing::error!(records = attempts.len(), error = %error, "a log batch keeps failing; writing it row by row");
-                row_by_row(db, &mut attempts, &disables).await
+                tracing::error!(error = %error, "cannot read the journal");
+                self.retry_at = Some(Instant::now() + RETRY_MAX);
+                return None;
             }
         };
-        publish(events, attempts, &ids);
+        let (db, metrics) = (self.db.clone(), self.metrics.clone());
+        let rows = self.failures > 0 && self.failures.is_multiple_of(ROWS_EVERY);
+        Some(Box::pin(async move {
+            let started = std::time::Instant::now();
+            let result = commit_entries(&db, entries, rows).await;
+            if result.is_ok() {
+                metrics.flushed(started.elapsed().as_secs_f64());
+            }
+            (end, result)
+        }))
     }
-    for done in flushes {
-        let _ = done.send(());
+
+    fn committed_batch(&mut self, (end, result): (u64, Result<Committed, DbErr>)) {
+        match result {
+            Ok(Committed { inserted }) => {
+                if self.failures > 0 {
+                    tracing::info!(
+                        failures = self.failures,
+                        "the database takes log rows again"
+                    );
+                }
+                self.failures = 0;
+                self.committed = end;
+                publish(&self.events, inserted);
+                while self.ages.front().is_some_and(|(until, _)| *until <= end) {
+                    self.ages.pop_front();
+                }
+                if let Err(error) = self.journal.reclaim(self.committed) {
+                    tracing::warn!(error = %error, "cannot shrink the journal");
+                }
+                self.synced = Ord::max(self.synced, Ord::min(self.committed, self.journal.end()));
+                self.answer();
+            }
+            Err(error) => {
+                self.failures += 1;
+                let wait = RETRY_MIN
+                    .saturating_mul(2u32.saturating_pow(Ord::min(self.failures, 10)))
+                    .min(RETRY_MAX);
+                tracing::warn!(failures = self.failures, error = %error, ?wait, "cannot commit log rows; they wait in the journal");
+                self.retry_at = Some(Instant::now() + wait);
+            }
+        }
+        self.report();
     }
+
+    fn synced(&mut self, until: u64) {
+        self.synced = Ord::max(self.synced, until);
+        self.answer();
+    }
+
+    /// Answers the waiters whose position is reached.
+    fn answer(&mut self) {
+        let (committed, synced) = (self.committed, Ord::max(self.synced, self.committed));
+        for (waiters, reached) in [(&mut self.flushes, committed), (&mut self.syncs, synced)] {
+            let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(waiters)
+                .into_iter()
+                .partition(|w| w.until.is_some_and(|until| until <= reached));
+            *waiters = waiting;
+            for waiter in done {
+                let _ = waiter.done.send(());
+            }
+        }
+    }
+
+    /// Updates the journal gauges.
+    fn report(&self) {
+        let age = self
+            .ages
+            .front()
+            .map_or(0.0, |(_, since)| since.elapsed().as_secs_f64());
+        self.metrics.journal(self.journal.bytes(), age);
+    }
+}
+
+/// Commits a batch read from the journal, row by row when `rows`.
+async fn commit_entries(
+    db: &DatabaseConnection,
+    entries: Vec<Entry>,
+    rows: bool,
+) -> Result<Committed, DbErr> {
+    let mut attempts = Vec::new();
+    let mut disables = Vec::new();
+    for entry in entries {
+        match entry {
+            Entry::Attempt(stored) => attempts.push(AttemptRecord::from(*stored)),
+            Entry::DisableKey { key_id, reason, at } => disables.push((key_id, reason, at)),
+        }
+    }
+    let inserted = if rows {
+        tracing::warn!(
+            records = attempts.len(),
+            "a log batch keeps failing; writing it row by row"
+        );
+        row_by_row(db, attempts, &disables).await?
+    } else {
+        commit(db, attempts, &disables).await?
+    };
+    Ok(Committed { inserted })
 }
 
 /// Writes a refused batch one record per transaction, so a row the database refuses costs
-/// only itself; such a row is tried once more with its text replaced by a marker.
+/// only itself; such a row is tried once more with its text replaced by a marker. When even
+/// that fails the database is not taking rows at all, and the batch is retried later (rows
+/// stored meanwhile are then ignored).
 async fn row_by_row(
     db: &DatabaseConnection,
-    attempts: &mut [AttemptRecord],
+    attempts: Vec<AttemptRecord>,
     disables: &[(i32, String, DateTime<Utc>)],
-) -> HashMap<(String, i32), i64> {
-    if !disables.is_empty()
-        && let Err(error) = commit(db, &[], disables).await
-    {
-        tracing::error!(error = %error, "cannot persist automatic key disables");
+) -> Result<Vec<(AttemptRecord, i64)>, DbErr> {
+    if !disables.is_empty() {
+        commit(db, Vec::new(), disables).await?;
     }
-    let mut ids = HashMap::with_capacity(attempts.len());
-    for record in attempts.iter_mut() {
-        match commit(db, std::slice::from_ref(record), &[]).await {
-            Ok(done) => ids.extend(done),
+    let mut inserted = Vec::with_capacity(attempts.len());
+    for record in attempts {
+        match commit(db, vec![record.clone()], &[]).await {
+            Ok(done) => inserted.extend(done),
             Err(error) => {
                 tracing::warn!(request_id = %record.request_id, error = %error, "the database refused a log row; storing it with a marker");
-                mark_refused(record);
-                match commit(db, std::slice::from_ref(record), &[]).await {
-                    Ok(done) => ids.extend(done),
-                    Err(error) => {
-                        tracing::error!(request_id = %record.request_id, cost = record.cost, error = %error, "a log row was dropped");
-                    }
-                }
+                let mut record = record;
+                mark_refused(&mut record);
+                inserted.extend(commit(db, vec![record], &[]).await?);
             }
         }
     }
-    ids
+    Ok(inserted)
 }
 
 /// The first `max` characters of `text`, without NUL and other control characters a
@@ -185,28 +422,48 @@ fn mark_refused(record: &mut AttemptRecord) {
     record.key_name = None;
 }
 
-/// Log rows, rollups, token spend and key disables, in one transaction. Returns the new log
-/// ids by (request id, attempt).
+/// Log rows, rollups, token spend and key disables, in one transaction. An attempt already
+/// stored is skipped and counts nothing; returns the attempts inserted, with their log ids.
 async fn commit(
     db: &DatabaseConnection,
-    attempts: &[AttemptRecord],
+    attempts: Vec<AttemptRecord>,
     disables: &[(i32, String, DateTime<Utc>)],
-) -> Result<HashMap<(String, i32), i64>, DbErr> {
+) -> Result<Vec<(AttemptRecord, i64)>, DbErr> {
     let txn = db.begin().await?;
     let mut ids = HashMap::with_capacity(attempts.len());
     for chunk in attempts.chunks(200) {
-        let rows = chunk.iter().map(log_row);
-        let inserted = api_request_log::Entity::insert_many(rows)
+        let identity = OnConflict::columns([
+            api_request_log::Column::RequestId,
+            api_request_log::Column::Attempt,
+        ])
+        .do_nothing()
+        .to_owned();
+        let inserted = match api_request_log::Entity::insert_many(chunk.iter().map(log_row))
+            .on_conflict(identity)
             .exec_with_returning(&txn)
-            .await?;
+            .await
+        {
+            Ok(rows) => rows,
+            Err(DbErr::RecordNotInserted) => Vec::new(),
+            Err(error) => return Err(error),
+        };
         for row in inserted {
             ids.insert((row.request_id, row.attempt), row.id);
         }
     }
-    rollup::apply(&txn, attempts.iter()).await?;
+    // `remove`, so an attempt twice in one batch also counts once.
+    let fresh: Vec<(AttemptRecord, i64)> = attempts
+        .into_iter()
+        .filter_map(|record| {
+            let id = ids.remove(&(record.request_id.to_string(), record.attempt))?;
+            Some((record, id))
+        })
+        .collect();
+    let attempts: Vec<&AttemptRecord> = fresh.iter().map(|(record, _)| record).collect();
+    rollup::apply(&txn, attempts.iter().copied()).await?;
 
     let mut spend: HashMap<i32, (i64, DateTime<Utc>)> = HashMap::new();
-    for record in attempts {
+    for record in &attempts {
         if let Some(token) = record.access_token_id {
             let entry = spend.entry(token).or_insert((0, record.started_at));
             entry.0 += record.cost;
@@ -226,7 +483,7 @@ async fn commit(
     }
 
     let mut key_spend: HashMap<i32, i64> = HashMap::new();
-    for record in attempts {
+    for record in &attempts {
         if let Some(key) = record.key_id
             && record.cost > 0
         {
@@ -245,7 +502,9 @@ async fn commit(
     }
 
     for (key_id, reason, at) in disables {
-        // Only an enabled key: an admin's own disable (and its reason) stays as it is.
+        // Only an enabled key: an admin's own disable (and its reason) stays as it is. And
+        // only a key unchanged since: an admin's enable after the failure (or a replay of the
+        // journal after a crash) is not undone by this older disable.
         api_key::Entity::update_many()
             .col_expr(api_key::Column::Enabled, Expr::value(false))
             .col_expr(api_key::Column::DisabledBy, Expr::value(DISABLED_BY_AUTO))
@@ -254,11 +513,12 @@ async fn commit(
             .col_expr(api_key::Column::UpdateTime, Expr::value(*at))
             .filter(api_key::Column::Id.eq(*key_id))
             .filter(api_key::Column::Enabled.eq(true))
+            .filter(api_key::Column::UpdateTime.lt(*at))
             .exec(&txn)
             .await?;
     }
     txn.commit().await?;
-    Ok(ids)
+    Ok(fresh)
 }
 
 fn log_row(record: &AttemptRecord) -> api_request_log::ActiveModel {
@@ -293,14 +553,12 @@ fn log_row(record: &AttemptRecord) -> api_request_log::ActiveModel {
     }
 }
 
-fn publish(events: &EventBus, attempts: Vec<AttemptRecord>, ids: &HashMap<(String, i32), i64>) {
+fn publish(events: &EventBus, inserted: Vec<(AttemptRecord, i64)>) {
     if events.request_subscribers() == 0 {
         return;
     }
-    for record in attempts {
-        let log_id = ids
-            .get(&(record.request_id.to_string(), record.attempt))
-            .copied();
+    for (record, log_id) in inserted {
+        let log_id = Some(log_id);
         events.publish_request(RequestEvent {
             phase: RequestPhase::Finished,
             request_id: record.request_id.to_string(),

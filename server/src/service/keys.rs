@@ -326,7 +326,9 @@ pub async fn any_of_provider(
 
 /// An admin's enable clears any disable reason; an admin's disable records who did it.
 fn apply_enabled(row: &mut ActiveModel, current: &Model, enabled: bool) {
-    if enabled == current.enabled {
+    // An enable is written even when the key reads as enabled: the log writer may commit an
+    // automatic disable between that read and this write, and the admin's word is the later.
+    if !enabled && !current.enabled {
         return;
     }
     row.enabled = Set(enabled);

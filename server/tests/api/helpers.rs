@@ -325,7 +325,8 @@ impl WsClient {
 /// A database that exists for one test.
 pub struct TestDatabase {
     url: String,
-    /// Holds the SQLite file (if any) and the master key file; removed on drop.
+    /// Holds the SQLite file (if any), the master key file and the writer's journal; removed
+    /// on drop.
     folder: tempfile::TempDir,
     /// For PostgreSQL: the server URL and database name to drop afterwards.
     postgres: Option<(String, String)>,
@@ -350,7 +351,7 @@ impl TestDatabase {
         }
     }
 
-    async fn create_postgres(server_url: String) -> TestDatabase {
+    pub async fn create_postgres(server_url: String) -> TestDatabase {
         use sea_orm::{ConnectionTrait, Database};
         let name = format!("amp_test_{}", uuid::Uuid::new_v4().simple());
         let admin = Database::connect(&server_url)
@@ -384,6 +385,11 @@ impl TestDatabase {
         self.folder.path().join("master.key")
     }
 
+    /// The folder of this database's journals.
+    pub fn journal_dir(&self) -> std::path::PathBuf {
+        self.folder.path().join("journal")
+    }
+
     /// Settings for a server on this database, listening on 127.0.0.1:0.
     pub fn settings(&self) -> Settings {
         Settings {
@@ -399,6 +405,7 @@ impl TestDatabase {
             anthropic_base_url: "http://127.0.0.1:9".into(),
             amp_base_url: "http://127.0.0.1:9".into(),
             master_key_file: Some(self.master_key_file()),
+            journal_dir: Some(self.journal_dir()),
             ..Settings::default()
         }
     }
@@ -480,6 +487,15 @@ pub struct Binary {
 impl Binary {
     /// Starts the binary on `database` in `folder` and waits (up to 60 s) until it listens.
     pub fn start(database: &TestDatabase, folder: &std::path::Path) -> Binary {
+        Self::start_with(database, folder, &[])
+    }
+
+    /// [`Binary::start`] with more environment variables.
+    pub fn start_with(
+        database: &TestDatabase,
+        folder: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> Binary {
         use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_amp-pool"))
             .env_clear()
@@ -488,30 +504,37 @@ impl Binary {
                 ("PORT", "0"),
                 ("DATABASE_URL", database.url()),
                 ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+                ("JOURNAL_DIR", &database.journal_dir().display().to_string()),
                 ("RUST_LOG", "info"),
                 ("OPENAI_BASE_URL", "http://127.0.0.1:9"),
                 ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9"),
                 ("AMP_BASE_URL", "http://127.0.0.1:9"),
             ])
             .env("AMP_POOL_MASTER_KEY_FILE", database.master_key_file())
+            .envs(env.iter().copied())
             .current_dir(folder)
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        // Read its log in a thread; every wait on it below is bounded by a timeout.
-        let stdout = child.stdout.take().unwrap();
+        // Read its log (and stderr, where a panic would go) in threads; every wait on it
+        // below is bounded by a timeout.
         let (lines_tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if lines_tx.send(line).is_err() {
-                    return;
+        let stdout: Box<dyn std::io::Read + Send> = Box::new(child.stdout.take().unwrap());
+        let stderr: Box<dyn std::io::Read + Send> = Box::new(child.stderr.take().unwrap());
+        for output in [stdout, stderr] {
+            let lines_tx = lines_tx.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(output)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    if lines_tx.send(line).is_err() {
+                        return;
+                    }
                 }
-            }
-        });
+            });
+        }
         // Owned at once, so a server that never listens is still killed when the test fails.
         let mut binary = Binary {
             child,
@@ -537,4 +560,186 @@ impl Drop for Binary {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A write lock on the test database held by another connection: the server's writer cannot
+/// commit while it is held (SQLite: it fails after its busy timeout; PostgreSQL: it waits).
+/// Making the SQLite file read-only does not do this: the server's open handles keep writing,
+/// and root ignores file modes.
+pub struct WriteLock {
+    transaction: sea_orm::DatabaseTransaction,
+    connection: sea_orm::DatabaseConnection,
+}
+
+impl WriteLock {
+    pub async fn hold(database: &TestDatabase) -> WriteLock {
+        use sea_orm::{ConnectionTrait, Database, DbBackend, TransactionTrait};
+        let connection = Database::connect(database.url()).await.unwrap();
+        let transaction = connection.begin().await.unwrap();
+        let statement = match connection.get_database_backend() {
+            DbBackend::Postgres => "LOCK TABLE api_request_log IN ACCESS EXCLUSIVE MODE",
+            // Any write statement takes SQLite's one write lock, even one that changes nothing.
+            _ => "UPDATE api_request_stats SET id = id WHERE 1 = 0",
+        };
+        transaction.execute_unprepared(statement).await.unwrap();
+        WriteLock {
+            transaction,
+            connection,
+        }
+    }
+
+    pub async fn release(self) {
+        self.transaction.commit().await.unwrap();
+        self.connection.close().await.unwrap();
+    }
+}
+
+/// What the log holds, checked against itself: one row per attempt, rollups and token spend
+/// equal to the sums of the rows.
+#[derive(Debug)]
+pub struct Ledger {
+    /// Rows by (request id, attempt).
+    pub attempts:
+        std::collections::HashMap<(String, i32), amp_pool::entity::api_request_log::Model>,
+    /// Rows beyond the first for an attempt.
+    pub duplicates: usize,
+}
+
+impl Ledger {
+    /// Reads the log of `url` and asserts that rollups and spend match its rows.
+    pub async fn read(url: &str) -> Ledger {
+        use amp_pool::entity::{access_token, api_request_log, api_request_stats};
+        use sea_orm::{Database, EntityTrait};
+        let db = Database::connect(url).await.unwrap();
+        let rows = api_request_log::Entity::find().all(&db).await.unwrap();
+        let stats = api_request_stats::Entity::find().all(&db).await.unwrap();
+        let tokens = access_token::Entity::find().all(&db).await.unwrap();
+        db.close().await.unwrap();
+
+        let all_days: Vec<_> = stats
+            .iter()
+            .filter(|s| {
+                s.stat_hour.is_none()
+                    && s.key_id.is_none()
+                    && s.model.is_none()
+                    && s.provider.is_none()
+            })
+            .collect();
+        let total = |f: fn(&api_request_log::Model) -> i64| rows.iter().map(f).sum::<i64>();
+        let rolled =
+            |f: fn(&api_request_stats::Model) -> i64| all_days.iter().map(|s| f(s)).sum::<i64>();
+        assert_eq!(
+            rolled(|s| s.request_count),
+            rows.len() as i64,
+            "rollup requests = rows"
+        );
+        assert_eq!(
+            rolled(|s| s.cost),
+            total(|r| r.cost),
+            "rollup cost = sum of rows"
+        );
+        assert_eq!(
+            rolled(|s| s.input_tokens),
+            total(|r| r.input_tokens),
+            "rollup input = rows"
+        );
+        assert_eq!(
+            rolled(|s| s.output_tokens),
+            total(|r| r.output_tokens),
+            "rollup output = rows"
+        );
+        for token in &tokens {
+            let spent: i64 = rows
+                .iter()
+                .filter(|r| r.access_token_id == Some(token.id))
+                .map(|r| r.cost)
+                .sum();
+            assert_eq!(
+                token.spend, spent,
+                "token {} spend = its rows' cost",
+                token.id
+            );
+        }
+
+        let mut attempts = std::collections::HashMap::new();
+        let mut duplicates = 0;
+        for row in rows {
+            if attempts
+                .insert((row.request_id.clone(), row.attempt), row)
+                .is_some()
+            {
+                duplicates += 1;
+            }
+        }
+        Ledger {
+            attempts,
+            duplicates,
+        }
+    }
+}
+
+/// A GraphQL call to a server at `base`, as the admin (`jwt`) or anonymously.
+pub async fn graphql_at(base: &str, jwt: Option<&str>, query: &str, variables: Value) -> Value {
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let mut request = client
+        .post(format!("{base}/graphql"))
+        .json(&json!({"query": query, "variables": variables}));
+    if let Some(jwt) = jwt {
+        request = request.bearer_auth(jwt);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// Logs in to the server at `base`, adds a key at `upstream` for each (provider, secret), each
+/// in its own priority tier when `tiers`, and returns a new client token.
+pub async fn prepare_server(
+    base: &str,
+    upstream: &str,
+    keys: &[(&str, &str)],
+    tiers: bool,
+) -> String {
+    let login = graphql_at(
+        base,
+        None,
+        "mutation($p: String!) { login(username: \"admin\", password: $p) { token } }",
+        json!({"p": ADMIN_PASSWORD}),
+    )
+    .await;
+    let jwt = login["data"]["login"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (priority, (provider, secret)) in keys.iter().enumerate() {
+        let priority = if tiers { priority } else { 0 };
+        let created = graphql_at(
+            base,
+            Some(&jwt),
+            "mutation($input: CreateKeyInput!) { createKey(input: $input) { id } }",
+            json!({"input": {"name": secret, "provider": provider, "apiKey": secret, "baseUrl": upstream, "priority": priority}}),
+        )
+        .await;
+        assert!(created["errors"].is_null(), "{created}");
+    }
+    let created = graphql_at(
+        base,
+        Some(&jwt),
+        "mutation { createAccessToken(input: {name: \"load\"}) { token } }",
+        json!({}),
+    )
+    .await;
+    created["data"]["createAccessToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The value of the metric `name` (without labels) in the text of `/metrics`.
+pub fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        line.strip_prefix(name)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
 }

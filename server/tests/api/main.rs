@@ -4,6 +4,8 @@
 mod anonymous;
 mod auth;
 mod backup;
+mod chaos;
+mod chaos_upstream;
 mod cli;
 mod clients;
 mod config;
@@ -17,6 +19,7 @@ mod insight_balances;
 mod insight_live;
 mod insight_logs;
 mod insight_stats;
+mod journal;
 mod keys;
 mod mock;
 mod mock_agents;

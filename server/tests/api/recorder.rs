@@ -8,7 +8,7 @@ use amp_pool::{
     entity::api_request_log,
     events::EventBus,
     metrics::Metrics,
-    recorder::{AttemptRecord, AttemptStatus, BatchLimits, Recorder},
+    recorder::{AttemptRecord, AttemptStatus, BatchLimits, Journal, Recorder},
     usage::Usage,
 };
 use chrono::Utc;
@@ -24,15 +24,17 @@ async fn records_that_overflow_the_queue_are_written_before_flush_returns() {
         .await
         .unwrap();
     // A queue of two and batches of three: nearly every record overflows.
+    let folder = tempfile::tempdir().unwrap();
     let recorder = Recorder::spawn(
         state.db.clone(),
         EventBus::new(),
         Arc::new(Metrics::default()),
         BatchLimits {
             max_records: 3,
-            max_delay: Duration::from_millis(5),
             queue_capacity: 2,
+            sync_every: Duration::from_millis(5),
         },
+        Journal::open(&folder.path().join("overflow.log")).unwrap(),
     );
 
     for n in 0..300 {
