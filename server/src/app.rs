@@ -120,18 +120,11 @@ pub async fn build_state(
     pool.reload(&db, &live.current().proxy)
         .await
         .map_err(|e| startup("load the keys", e))?;
-    let responses = pool
-        .affinity()
-        .warm(&db)
-        .await
-        .map_err(|e| startup("load the recent responses' keys", e))?;
-    tracing::debug!(responses, "remembered which keys hold recent responses");
     let access = Arc::new(AccessGate::default());
     access
         .reload(&db)
         .await
         .map_err(|e| startup("load the access tokens", e))?;
-    verify_recent_rollups(&db, &live.current().retention).await;
     let events = EventBus::new();
     let metrics = Arc::new(Metrics::default());
     let journal_path = settings.journal_path();
@@ -166,6 +159,14 @@ pub async fn build_state(
             "the journal is not yet replayed into the database; serving anyway, it keeps trying"
         );
     }
+    // Both read what the journal held, so they come after its replay.
+    verify_recent_rollups(&db, &live.current().retention).await;
+    let responses = pool
+        .affinity()
+        .warm(&db)
+        .await
+        .map_err(|e| startup("load the recent responses' keys", e))?;
+    tracing::debug!(responses, "remembered which keys hold recent responses");
 
     let state = AppState {
         db,
