@@ -319,7 +319,13 @@ async fn without_a_key_a_private_key_file_is_made_beside_the_sqlite_file_and_reu
     let key_file = database.folder().join("master.key");
     assert!(!key_file.exists());
 
-    let first = app::build_state(settings.clone(), CancellationToken::new())
+    // Each start here is its own instance, with its own journal (the first keeps its lock).
+    let instance = |name: &str| {
+        let mut settings = settings.clone();
+        settings.instance_name = name.into();
+        settings
+    };
+    let first = app::build_state(instance("first"), CancellationToken::new())
         .await
         .unwrap();
 
@@ -327,13 +333,13 @@ async fn without_a_key_a_private_key_file_is_made_beside_the_sqlite_file_and_reu
     assert_eq!(mode & 0o777, 0o600);
     let key_id = first.vault.key_id().to_string();
     first.shutdown.cancel();
-    let again = app::build_state(settings.clone(), CancellationToken::new())
+    let again = app::build_state(instance("again"), CancellationToken::new())
         .await
         .unwrap();
     assert_eq!(again.vault.key_id(), key_id, "the same file is read again");
     again.shutdown.cancel();
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o640)).unwrap();
-    let refused = app::build_state(settings, CancellationToken::new())
+    let refused = app::build_state(instance("third"), CancellationToken::new())
         .await
         .err()
         .expect("a key file others may read is refused");
