@@ -64,6 +64,32 @@ pub(super) struct Bucket {
 }
 
 impl Bucket {
+    /// The buckets an attempt counts in: its hour and its day (`hour` None), each once by its
+    /// dimensions and once in the "all" row.
+    pub fn of(
+        date: NaiveDate,
+        hour: i32,
+        key_id: Option<i32>,
+        model: &str,
+        provider: &str,
+    ) -> [Bucket; 4] {
+        let full = |hour| Bucket {
+            date,
+            hour,
+            key_id,
+            model: Some(model.to_string()),
+            provider: Some(provider.to_string()),
+        };
+        let all = |hour| Bucket {
+            date,
+            hour,
+            key_id: None,
+            model: None,
+            provider: None,
+        };
+        [full(Some(hour)), all(Some(hour)), full(None), all(None)]
+    }
+
     /// The canonical text form that the unique index is on; NULL dimensions are JSON nulls.
     pub fn key(&self) -> String {
         serde_json::json!([
@@ -152,27 +178,10 @@ fn fold<'a>(records: impl Iterator<Item = &'a AttemptRecord>) -> HashMap<Bucket,
 
 /// Adds one attempt to the buckets it counts in.
 pub(super) fn fold_into(buckets: &mut HashMap<Bucket, Counters>, record: &Sample<'_>) {
-    {
-        let date = record.at.date_naive();
-        let hour = i32::try_from(record.at.hour()).ok();
-        for hour in [hour, None] {
-            let full = Bucket {
-                date,
-                hour,
-                key_id: record.key_id,
-                model: Some(record.model.to_string()),
-                provider: Some(record.provider.to_string()),
-            };
-            let all = Bucket {
-                date,
-                hour,
-                key_id: None,
-                model: None,
-                provider: None,
-            };
-            buckets.entry(full).or_default().add(record);
-            buckets.entry(all).or_default().add(record);
-        }
+    let hour = i32::try_from(record.at.hour()).unwrap_or_default();
+    let date = record.at.date_naive();
+    for bucket in Bucket::of(date, hour, record.key_id, record.model, record.provider) {
+        buckets.entry(bucket).or_default().add(record);
     }
 }
 

@@ -178,23 +178,14 @@ async fn sums_of_rows(
             latency_min: group.latency_min,
             latency_max: group.latency_max,
         };
-        for hour in [Some(group.hour), None] {
-            let full = Bucket {
-                date,
-                hour,
-                key_id: group.key_id,
-                model: Some(group.model.clone()),
-                provider: Some(group.provider.clone()),
-            };
-            let all = Bucket {
-                date,
-                hour,
-                key_id: None,
-                model: None,
-                provider: None,
-            };
-            buckets.entry(full).or_default().merge(&counters);
-            buckets.entry(all).or_default().merge(&counters);
+        for bucket in Bucket::of(
+            date,
+            group.hour,
+            group.key_id,
+            &group.model,
+            &group.provider,
+        ) {
+            buckets.entry(bucket).or_default().merge(&counters);
         }
     }
     Ok((buckets, rows))
