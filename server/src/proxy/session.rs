@@ -117,6 +117,10 @@ fn user_id(metadata: &RawValue) -> Option<&RawValue> {
         .filter(|r| is_text(r))
 }
 
+/// Turns kept at most while looking for the first user turn: a list without one (an
+/// embeddings `input` of thousands of texts) costs a bounded amount of memory.
+const MAX_OPENING_TURNS: usize = 16;
+
 /// The opening of a conversation: a plain text input, or the turns up to and including the
 /// first user turn (the turns after it are skipped without being kept).
 pub enum Opening<'a> {
@@ -157,7 +161,7 @@ impl<'de: 'a, 'a> Visitor<'de> for OpeningVisitor<'a> {
         let mut turns = Vec::new();
         while let Some(turn) = seq.next_element::<&'de RawValue>()? {
             turns.push(turn);
-            if is_user_turn(turn) {
+            if is_user_turn(turn) || turns.len() == MAX_OPENING_TURNS {
                 break;
             }
         }
@@ -269,6 +273,17 @@ mod tests {
             session(Dialect::Chat, keyed),
             session(Dialect::Chat, same_key)
         );
+    }
+
+    #[test]
+    fn a_long_list_without_a_user_turn_keeps_only_its_start() {
+        let texts: Vec<String> = (0..5000).map(|i| format!("text {i}")).collect();
+        let body = serde_json::json!({ "messages": texts }).to_string();
+        let parsed: Body<'_> = serde_json::from_str(&body).expect("valid");
+        let Some(Opening::Turns(turns)) = parsed.messages else {
+            panic!("a list of turns");
+        };
+        assert_eq!(turns.len(), MAX_OPENING_TURNS);
     }
 
     #[test]
