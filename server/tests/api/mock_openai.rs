@@ -200,17 +200,30 @@ fn owned(
     }
 }
 
+/// A call on a stored response: recorded, refused with upstream's 404 unless the request's
+/// key created the response, else answered with `answer` of the stored object.
+fn stored_call(
+    shared: &Shared,
+    method: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    id: &str,
+    answer: impl FnOnce(Value) -> Value,
+) -> Response {
+    record_call(shared, method, uri, headers, &Bytes::new());
+    match owned(shared, uri, headers, id) {
+        Ok(object) => axum::Json(answer(object)).into_response(),
+        Err(response) => *response,
+    }
+}
+
 async fn retrieve(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    record_call(&shared, "GET", &uri, &headers, &Bytes::new());
-    match owned(&shared, &uri, &headers, &id) {
-        Ok(object) => axum::Json(object).into_response(),
-        Err(response) => *response,
-    }
+    stored_call(&shared, "GET", &uri, &headers, &id, |object| object)
 }
 
 async fn delete(
@@ -219,15 +232,10 @@ async fn delete(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    record_call(&shared, "DELETE", &uri, &headers, &Bytes::new());
-    match owned(&shared, &uri, &headers, &id) {
-        Ok(_) => {
-            shared.responses.lock().unwrap().remove(&id);
-            axum::Json(json!({"id": id, "object": "response.deleted", "deleted": true}))
-                .into_response()
-        }
-        Err(response) => *response,
-    }
+    stored_call(&shared, "DELETE", &uri, &headers, &id, |_| {
+        shared.responses.lock().unwrap().remove(&id);
+        json!({"id": id, "object": "response.deleted", "deleted": true})
+    })
 }
 
 async fn cancel(
@@ -236,14 +244,10 @@ async fn cancel(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    record_call(&shared, "POST", &uri, &headers, &Bytes::new());
-    match owned(&shared, &uri, &headers, &id) {
-        Ok(mut object) => {
-            object["status"] = json!("cancelled");
-            axum::Json(object).into_response()
-        }
-        Err(response) => *response,
-    }
+    stored_call(&shared, "POST", &uri, &headers, &id, |mut object| {
+        object["status"] = json!("cancelled");
+        object
+    })
 }
 
 async fn input_items(
@@ -252,14 +256,11 @@ async fn input_items(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    record_call(&shared, "GET", &uri, &headers, &Bytes::new());
-    match owned(&shared, &uri, &headers, &id) {
-        Ok(_) => axum::Json(json!({"object": "list", "data": [
+    stored_call(&shared, "GET", &uri, &headers, &id, |_| {
+        json!({"object": "list", "data": [
             {"type": "message", "id": "msg_in_1", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}],
-            "first_id": "msg_in_1", "last_id": "msg_in_1", "has_more": false}))
-        .into_response(),
-        Err(response) => *response,
-    }
+            "first_id": "msg_in_1", "last_id": "msg_in_1", "has_more": false})
+    })
 }
 
 async fn embeddings(
