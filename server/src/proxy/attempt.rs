@@ -49,6 +49,18 @@ pub struct Outcome {
     pub response_id: Option<String>,
 }
 
+impl Outcome {
+    /// An attempt that failed with `error_type` and `message`, and no usage.
+    pub fn failed(http_status: Option<u16>, error_type: &str, message: impl Into<String>) -> Self {
+        Self {
+            http_status,
+            error_type: Some(error_type.to_string()),
+            error_message: Some(message.into()),
+            ..Self::default()
+        }
+    }
+}
+
 /// An attempt in flight.
 pub struct Attempt {
     context: Arc<RequestContext>,

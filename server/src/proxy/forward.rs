@@ -376,10 +376,10 @@ async fn attempt_once(
     let Some(client) = key.client.as_ref() else {
         attempt.finish(
             AttemptStatus::NetworkError,
-            failed(
+            Outcome::failed(
                 None,
                 "client_unavailable",
-                "the key's HTTP client could not be built".into(),
+                "the key's HTTP client could not be built",
             ),
         );
         return Err(LastFailure::NoAnswer(
@@ -407,7 +407,7 @@ async fn attempt_once(
                 };
                 let message = format!("cannot reach the upstream: {}", describe(error));
                 transient_failure(state, context, key);
-                attempt.finish(status, failed(None, kind, message.clone()));
+                attempt.finish(status, Outcome::failed(None, kind, message.clone()));
                 return Err(LastFailure::NoAnswer(message));
             }
             Err(_) => {
@@ -417,7 +417,7 @@ async fn attempt_once(
                 );
                 attempt.finish(
                     AttemptStatus::Timeout,
-                    failed(None, "timeout", message.clone()),
+                    Outcome::failed(None, "timeout", message.clone()),
                 );
                 // A request that outlasts the timeout on two keys is simply long: answer, and
                 // leave the second key alone.
@@ -446,7 +446,7 @@ async fn attempt_once(
         );
         attempt.finish(
             AttemptStatus::Error,
-            failed(Some(status.as_u16()), "upstream_redirect", message.clone()),
+            Outcome::failed(Some(status.as_u16()), "upstream_redirect", message.clone()),
         );
         return Err(LastFailure::NoAnswer(message));
     }
@@ -462,7 +462,7 @@ async fn attempt_once(
             upstream::error_message(&body).unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
         attempt.finish(
             AttemptStatus::Error,
-            failed(Some(status.as_u16()), diagnosis.error_type, message),
+            Outcome::failed(Some(status.as_u16()), diagnosis.error_type, message),
         );
         if !diagnosis.retry {
             return Ok((status, passed, body).into_response());
@@ -563,20 +563,10 @@ async fn attempt_once(
             transient_failure(state, context, key);
             attempt.finish(
                 AttemptStatus::Interrupted,
-                failed(Some(status.as_u16()), "answer_interrupted", message.clone()),
+                Outcome::failed(Some(status.as_u16()), "answer_interrupted", message.clone()),
             );
             Err(LastFailure::NoAnswer(message))
         }
-    }
-}
-
-fn failed(http_status: Option<u16>, error_type: &str, message: String) -> Outcome {
-    Outcome {
-        http_status,
-        usage: Default::default(),
-        error_type: Some(error_type.to_string()),
-        error_message: Some(message),
-        ..Outcome::default()
     }
 }
 

@@ -150,7 +150,7 @@ async fn serve(
             let message = format!("cannot reach the upstream: {}", describe(error));
             attempt.finish(
                 AttemptStatus::NetworkError,
-                failed(None, "connect_failed", &message),
+                Outcome::failed(None, "connect_failed", &message),
             );
             return Err(ProxyError::bad_gateway(message));
         }
@@ -159,7 +159,10 @@ async fn serve(
                 "the upstream did not answer within {} ms",
                 live.proxy.first_byte_timeout_ms
             );
-            attempt.finish(AttemptStatus::Timeout, failed(None, "timeout", &message));
+            attempt.finish(
+                AttemptStatus::Timeout,
+                Outcome::failed(None, "timeout", &message),
+            );
             return Err(ProxyError::gateway_timeout(message));
         }
     };
@@ -175,7 +178,7 @@ async fn serve(
             upstream::error_message(&body).unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
         attempt.finish(
             AttemptStatus::Error,
-            failed(Some(status.as_u16()), "upstream_error", &message),
+            Outcome::failed(Some(status.as_u16()), "upstream_error", &message),
         );
         return Ok((status, passed, body).into_response());
     }
@@ -203,13 +206,4 @@ async fn serve(
             .insert("cache-control", HeaderValue::from_static("no-cache"));
     }
     Ok(response)
-}
-
-fn failed(http_status: Option<u16>, error_type: &str, message: &str) -> Outcome {
-    Outcome {
-        http_status,
-        error_type: Some(error_type.to_string()),
-        error_message: Some(message.to_string()),
-        ..Outcome::default()
-    }
 }
