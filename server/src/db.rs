@@ -30,6 +30,9 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, ConfigEr
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                // Statement journals (a multi-row insert that may stop half way) in memory
+                // rather than in temporary files: the writer's batches make one each.
+                .pragma("temp_store", "memory")
         });
     } else {
         options.max_connections(16);

@@ -8,6 +8,7 @@
 //! handed over before it is committed; [`Recorder::sync`] once it is on disk.
 
 mod journal;
+mod recent;
 mod rollup;
 mod verify;
 mod writer;

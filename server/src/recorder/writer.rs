@@ -19,14 +19,16 @@ use std::{
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait,
-    sea_query::{Expr, ExprTrait, OnConflict},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryTrait,
+    TransactionTrait,
+    sea_query::{Expr, ExprTrait, OnConflict, Query},
 };
 use tokio::{sync::mpsc, sync::oneshot, time::Instant};
 
 use super::{
     AttemptRecord, Message,
     journal::{Entry, Journal},
+    recent::Recent,
     rollup,
 };
 use crate::{
@@ -57,6 +59,8 @@ impl Default for BatchLimits {
     }
 }
 
+/// Most entries kept in memory after their append, for commits that need not read them back.
+const RECENT_ENTRIES: usize = 20_000;
 /// Every how many failures of a batch it is tried row by row.
 const ROWS_EVERY: u32 = 3;
 /// Backoff between failed commits.
@@ -105,6 +109,8 @@ struct Writer {
     syncs: Vec<Waiter>,
     /// When records were appended: (position after them, first append time).
     ages: VecDeque<(u64, Instant)>,
+    /// The latest appends, still in memory, so a commit need not read them back.
+    recent: Recent,
     failures: u32,
     retry_at: Option<Instant>,
 }
@@ -130,6 +136,7 @@ pub async fn run(
         flushes: Vec::new(),
         syncs: Vec::new(),
         ages: VecDeque::new(),
+        recent: Recent::new(RECENT_ENTRIES),
         failures: 0,
         retry_at: None,
     };
@@ -228,10 +235,12 @@ impl Writer {
         if self.unwritten.is_empty() {
             return;
         }
+        let start = self.journal.end();
         match self.journal.append(&self.unwritten) {
             Ok(()) => {
-                self.unwritten.clear();
                 let end = self.journal.end();
+                self.recent
+                    .remember(start, end, std::mem::take(&mut self.unwritten));
                 for waiter in self.flushes.iter_mut().chain(self.syncs.iter_mut()) {
                     waiter.until.get_or_insert(end);
                 }
@@ -251,7 +260,12 @@ impl Writer {
         if self.retry_at.is_some() || self.committed >= self.journal.end() {
             return None;
         }
-        let (entries, end) = match self.journal.read(self.committed, self.limits.max_records) {
+        // A batch that fails is not kept: its retry reads it from the journal.
+        let read = match self.recent.take(self.committed, self.limits.max_records) {
+            Some(recent) => Ok(recent),
+            None => self.journal.read(self.committed, self.limits.max_records),
+        };
+        let (entries, end) = match read {
             Ok(read) => read,
             Err(error) => {
                 tracing::error!(error = %error, "cannot read the journal");
@@ -438,17 +452,21 @@ async fn commit(
         ])
         .do_nothing()
         .to_owned();
-        let inserted = match api_request_log::Entity::insert_many(chunk.iter().map(log_row))
+        // Only what identifies a row comes back: returning whole rows costs the database and
+        // the driver a copy of every column.
+        let mut insert = api_request_log::Entity::insert_many(chunk.iter().map(log_row))
             .on_conflict(identity)
-            .exec_with_returning(&txn)
-            .await
-        {
-            Ok(rows) => rows,
-            Err(DbErr::RecordNotInserted) => Vec::new(),
-            Err(error) => return Err(error),
-        };
-        for row in inserted {
-            ids.insert((row.request_id, row.attempt), row.id);
+            .into_query();
+        insert.returning(Query::returning().columns([
+            api_request_log::Column::Id,
+            api_request_log::Column::RequestId,
+            api_request_log::Column::Attempt,
+        ]));
+        for row in txn.query_all(&insert).await? {
+            let id: i64 = row.try_get("", "id")?;
+            let request_id: String = row.try_get("", "request_id")?;
+            let attempt: i32 = row.try_get("", "attempt")?;
+            ids.insert((request_id, attempt), id);
         }
     }
     // `remove`, so an attempt twice in one batch also counts once.
