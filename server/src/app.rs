@@ -47,6 +47,10 @@ pub async fn build_state(
 ) -> Result<AppState, ConfigError> {
     settings.validate()?;
     let db = db::connect(&settings).await?;
+    // Before anything writes: a second instance on one SQLite file stops here.
+    let single = crate::cluster::single::sqlite_file(&settings.database_url)
+        .map(|file| crate::cluster::single::acquire(&file))
+        .transpose()?;
     db::migrate(&db).await?;
     let vault = Arc::new(crate::vault::unlock(&settings, &db).await?);
     let startup = |what: &str, error: crate::error::ServiceError| {
@@ -168,7 +172,13 @@ pub async fn build_state(
         .map_err(|e| startup("load the recent responses' keys", e))?;
     tracing::debug!(responses, "remembered which keys hold recent responses");
 
+    let cluster = Arc::new(crate::cluster::Cluster::new(
+        &settings.instance_name,
+        db.get_database_backend() == sea_orm::DbBackend::Postgres,
+        single,
+    ));
     let state = AppState {
+        cluster,
         db,
         settings: Arc::new(settings),
         live,
@@ -183,6 +193,7 @@ pub async fn build_state(
         vault,
         shutdown,
     };
+    crate::cluster::spawn(&state);
     tokio::spawn(refresh_periodically(state.clone()));
     tokio::spawn(crate::balance::refresh_periodically(state.clone()));
     tokio::spawn(crate::alerts::run(
@@ -202,11 +213,7 @@ async fn refresh_periodically(state: AppState) {
     ticks.tick().await;
     loop {
         tokio::select! {
-            _ = ticks.tick() => {
-                state.reload_config().await;
-                state.reload_tokens().await;
-                state.reload_admins().await;
-            }
+            _ = ticks.tick() => crate::cluster::resync(&state).await,
             () = state.shutdown.cancelled() => return,
         }
     }
@@ -297,6 +304,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     )
     .await;
     state.recorder.close(CLOSE_PATIENCE).await;
+    state.cluster.release();
     result
 }
 
@@ -356,13 +364,18 @@ async fn shutdown_on_signal(shutdown: CancellationToken) {
 }
 
 async fn health(State(state): State<AppState>) -> Response {
+    let instance = state.cluster.status();
     match state.db.ping().await {
-        Ok(()) => Json(json!({"status": "ok", "database": "ok"})).into_response(),
+        Ok(()) => {
+            Json(json!({"status": "ok", "database": "ok", "instance": instance})).into_response()
+        }
         Err(error) => {
             tracing::error!(error = %error, "health check: database unreachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "database": "unreachable"})),
+                Json(
+                    json!({"status": "unavailable", "database": "unreachable", "instance": instance}),
+                ),
             )
                 .into_response()
         }

@@ -77,9 +77,23 @@ impl TestApp {
             .expect("the app still holds its database")
     }
 
+    /// Starts another instance on this app's database, called `name` (so it has a journal of
+    /// its own), and logs in. Drop it before the app that owns the database.
+    pub async fn spawn_peer(&self, name: &str) -> TestApp {
+        let mut settings = self.database().settings();
+        settings.instance_name = name.into();
+        let mut peer = Self::start_with_settings(settings, None).await;
+        peer.token = peer.login(ADMIN_USERNAME, ADMIN_PASSWORD).await;
+        peer
+    }
+
     async fn start_on(database: TestDatabase, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let mut settings = database.settings();
         adjust(&mut settings);
+        Self::start_with_settings(settings, Some(database)).await
+    }
+
+    async fn start_with_settings(settings: Settings, database: Option<TestDatabase>) -> TestApp {
         let shutdown = CancellationToken::new();
         let state = app::build_state(settings, shutdown.clone())
             .await
@@ -91,7 +105,7 @@ impl TestApp {
             addr,
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             state,
-            database: Some(database),
+            database,
             token: String::new(),
             shutdown,
             server: Some(server),
