@@ -130,7 +130,7 @@ pub async fn build_state(
         .await
         .map_err(|e| startup("load the access tokens", e))?;
     let events = EventBus::new();
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::for_instance(&settings.instance_name));
     let journal_path = settings.journal_path();
     let journal = Journal::open(&journal_path).map_err(|error| {
         ConfigError(match error.kind() {
@@ -325,7 +325,13 @@ pub async fn run(settings: Settings) -> Result<(), ConfigError> {
     })?;
     let shutdown = CancellationToken::new();
     let state = build_state(settings, shutdown.clone()).await?;
-    tokio::spawn(shutdown_on_signal(shutdown));
+    // SIGTERM is caught from here on, before "listening" is logged: an orchestrator that
+    // stops the server right after it started still gets a clean shutdown.
+    #[cfg(unix)]
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(not(unix))]
+    let terminate = None::<()>;
+    tokio::spawn(shutdown_on_signal(shutdown, terminate));
     let local = listener
         .local_addr()
         .map_err(|e| ConfigError(e.to_string()))?;
@@ -337,8 +343,12 @@ pub async fn run(settings: Settings) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Cancels `shutdown` on Ctrl-C or SIGTERM.
-async fn shutdown_on_signal(shutdown: CancellationToken) {
+/// Cancels `shutdown` on Ctrl-C or SIGTERM (`terminate`, registered by the caller).
+async fn shutdown_on_signal(
+    shutdown: CancellationToken,
+    #[cfg(unix)] terminate: Option<tokio::signal::unix::Signal>,
+    #[cfg(not(unix))] _terminate: Option<()>,
+) {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -346,11 +356,11 @@ async fn shutdown_on_signal(shutdown: CancellationToken) {
     };
     #[cfg(unix)]
     let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
+        match terminate {
+            Some(mut signal) => {
                 signal.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
     };
     #[cfg(not(unix))]

@@ -4,7 +4,7 @@ use std::{path::Path, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection,
+    ConnectOptions, Database, DatabaseConnection, DbBackend,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
@@ -42,11 +42,40 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, ConfigEr
     })
 }
 
-/// Applies every pending migration.
+/// The advisory lock that instances starting together on one PostgreSQL database take in turn
+/// to migrate it ("amp_migr" in ASCII).
+const MIGRATION_LOCK: i64 = 0x616d_705f_6d69_6772;
+
+/// Applies every pending migration. On PostgreSQL, instances starting at once take turns, so
+/// the second finds the work done instead of failing on a table the first just created.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), ConfigError> {
-    Migrator::up(db, None)
-        .await
-        .map_err(|error| ConfigError(format!("cannot apply database migrations: {error}")))
+    use sea_orm::sqlx::{Connection, query};
+    let failed = |error: &dyn std::fmt::Display| {
+        ConfigError(format!("cannot apply database migrations: {error}"))
+    };
+    let turn = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let mut connection = db
+                .get_postgres_connection_pool()
+                .acquire()
+                .await
+                .map_err(|e| failed(&e))?
+                .detach();
+            query("SELECT pg_advisory_lock($1)")
+                .bind(MIGRATION_LOCK)
+                .execute(&mut connection)
+                .await
+                .map_err(|e| failed(&e))?;
+            Some(connection)
+        }
+        _ => None,
+    };
+    let result = Migrator::up(db, None).await.map_err(|e| failed(&e));
+    // Closing the session releases the lock.
+    if let Some(connection) = turn {
+        let _ = connection.close().await;
+    }
+    result
 }
 
 /// SQLite creates the file (`mode=rwc`) but not its folder.

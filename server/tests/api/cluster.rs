@@ -307,7 +307,7 @@ async fn a_subscription_on_one_instance_sees_requests_served_by_the_others() {
     );
 
     two.state.recorder.flush().await;
-    let served: Vec<String> = one
+    let mut served: Vec<String> = one
         .log_rows()
         .await
         .into_iter()
@@ -326,6 +326,7 @@ async fn a_subscription_on_one_instance_sees_requests_served_by_the_others() {
         }
     }
     finished.sort();
+    served.sort();
     assert_eq!(finished, served);
     drop((two, three));
 }
@@ -374,4 +375,188 @@ async fn one_instance_runs_the_background_jobs_and_another_takes_over_when_it_st
     };
     println!("background jobs handed over in {} ms", took.as_millis());
     drop((two, three));
+}
+
+#[tokio::test]
+async fn instances_started_at_once_on_a_new_database_all_start_on_postgresql_and_one_on_sqlite() {
+    let database = crate::helpers::TestDatabase::create().await;
+    let start = |name: &str| {
+        let mut settings = database.settings();
+        settings.instance_name = name.into();
+        app::build_state(settings, tokio_util::sync::CancellationToken::new())
+    };
+
+    let (a, b, c) = tokio::join!(start("a"), start("b"), start("c"));
+
+    let (started, refused): (Vec<_>, Vec<_>) = [a, b, c].into_iter().partition(Result::is_ok);
+    if on_postgres() {
+        assert_eq!(
+            started.len(),
+            3,
+            "{:?}",
+            refused.into_iter().map(Result::err).collect::<Vec<_>>()
+        );
+    } else {
+        assert_eq!(started.len(), 1);
+        for refusal in refused {
+            assert!(refusal.err().unwrap().0.contains("use PostgreSQL"));
+        }
+    }
+    for state in started.into_iter().flatten() {
+        state.shutdown.cancel();
+    }
+}
+
+/// One request's fate as its client saw it: the instance asked, and the request id when the
+/// answer was a whole 200.
+type Outcome = (usize, Option<String>);
+
+async fn one_request(client: &reqwest::Client, base: &str, token: &str) -> Option<String> {
+    let response = client
+        .post(format!("{base}/v1/chat/completions"))
+        .bearer_auth(token)
+        .json(&chat())
+        .send()
+        .await
+        .ok()?;
+    if response.status() != 200 {
+        return None;
+    }
+    let id = response
+        .headers()
+        .get("x-amp-pool-request-id")?
+        .to_str()
+        .ok()?
+        .to_string();
+    response.bytes().await.ok()?;
+    Some(id)
+}
+
+#[tokio::test]
+async fn three_instances_share_3000_requests_exactly_and_a_killed_one_loses_only_its_in_flight_requests()
+ {
+    use crate::helpers::{Binary, Ledger};
+    use std::sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    };
+    const REQUESTS: usize = 3000;
+    const KILL_AT: usize = 1000;
+    const WORKERS: usize = 24;
+    let admin = TestApp::spawn_with(|s| s.instance_name = "admin".into()).await;
+    if refused_on_sqlite(&admin).await {
+        return;
+    }
+    let upstream = MockUpstream::start().await;
+    admin
+        .add_keys_in_order(
+            "OPENAI",
+            &["sk-ok-first-key", "sk-ok-second-key"],
+            &upstream.url,
+        )
+        .await;
+    let token = admin.client_token(json!({})).await;
+    let folder = tempfile::tempdir().unwrap();
+    let start = |name: &str| {
+        Binary::start_with(
+            admin.database(),
+            folder.path(),
+            &[("INSTANCE_NAME", name), ("RUST_LOG", "warn,amp_pool=info")],
+        )
+    };
+    let binaries = Arc::new(Mutex::new(vec![start("b1"), start("b2"), start("b3")]));
+    let bases: Vec<String> = binaries
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| b.base.clone())
+        .collect();
+
+    // Act: requests spread round robin; when the KILL_AT-th is taken, instance 0 is killed.
+    let next = Arc::new(AtomicUsize::new(0));
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let (next, client, bases, token, binaries) = (
+                next.clone(),
+                client.clone(),
+                bases.clone(),
+                token.clone(),
+                binaries.clone(),
+            );
+            tokio::spawn(async move {
+                let mut outcomes: Vec<Outcome> = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= REQUESTS {
+                        return outcomes;
+                    }
+                    if i == KILL_AT {
+                        binaries.lock().unwrap()[0].child.kill().unwrap();
+                    }
+                    let instance = i % 3;
+                    let id = one_request(&client, &bases[instance], &token).await;
+                    outcomes.push((instance, id));
+                }
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for worker in workers {
+        outcomes.extend(worker.await.unwrap());
+    }
+    // The killed instance starts again under its name: it replays what its journal holds.
+    let mut binaries = Arc::into_inner(binaries).unwrap().into_inner().unwrap();
+    binaries[0].child.wait().unwrap();
+    binaries[0] = start("b1");
+    for binary in &binaries {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &binary.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+    for binary in &mut binaries {
+        let status = binary.child.wait().unwrap();
+        assert!(status.success(), "exit 0 after SIGTERM: {status}");
+    }
+    admin.state.recorder.flush().await;
+
+    // Assert: rollups and token spend equal the rows (Ledger::read checks both).
+    let ledger = Ledger::read(admin.database().url()).await;
+    assert_eq!(ledger.duplicates, 0);
+    let answered: std::collections::HashSet<&str> = outcomes
+        .iter()
+        .filter_map(|(_, id)| id.as_deref())
+        .collect();
+    for (instance, id) in &outcomes {
+        if *instance != 0 {
+            assert!(id.is_some(), "instances 2 and 3 answered every request");
+        }
+    }
+    for id in &answered {
+        let row = ledger
+            .attempts
+            .get(&(id.to_string(), 1))
+            .unwrap_or_else(|| panic!("answered request {id} has its row"));
+        assert_eq!(row.status, "success");
+    }
+    let unanswered_rows = ledger
+        .attempts
+        .keys()
+        .filter(|(id, _)| !answered.contains(id.as_str()))
+        .count();
+    assert!(
+        unanswered_rows <= WORKERS,
+        "rows of requests the client did not see answered: {unanswered_rows} (at most the killed instance's in-flight ones)"
+    );
+    let lost = outcomes
+        .iter()
+        .filter(|(instance, id)| *instance == 0 && id.is_none())
+        .count();
+    println!(
+        "{REQUESTS} requests over three instances: {} answered, {lost} to the killed instance unanswered, {unanswered_rows} rows of unanswered requests",
+        answered.len()
+    );
+    assert_eq!(answered.len() + lost, REQUESTS);
 }

@@ -747,13 +747,30 @@ pub async fn prepare_server(
         .to_string()
 }
 
-/// The value of the metric `name` (without labels) in the text of `/metrics`.
+/// The value of the metric `name` (its labels as written, without the `instance_name` label
+/// every series carries) in the text of `/metrics`.
 pub fn metric(text: &str, name: &str) -> Option<f64> {
     text.lines().find_map(|line| {
-        line.strip_prefix(name)?
+        without_instance(line)
+            .strip_prefix(name)?
             .strip_prefix(' ')?
             .trim()
             .parse()
             .ok()
     })
+}
+
+/// A `/metrics` line without its `instance_name="…"` label.
+fn without_instance(line: &str) -> String {
+    const LABEL: &str = "instance_name=\"";
+    let Some(start) = line.find(LABEL) else {
+        return line.to_string();
+    };
+    let Some(length) = line[start + LABEL.len()..].find('"') else {
+        return line.to_string();
+    };
+    let end = start + LABEL.len() + length + 1;
+    format!("{}{}", &line[..start], &line[end..])
+        .replace("{,", "{")
+        .replace("{}", "")
 }
