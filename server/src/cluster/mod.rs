@@ -85,6 +85,8 @@ pub struct ClusterStatus {
     pub notices_applied: u64,
     /// Whether this instance runs the cluster's background jobs.
     pub leads_jobs: bool,
+    /// Live instances on the database, this one included, as last counted.
+    pub instances: u32,
 }
 
 /// This instance's link to the others: an outbox of notices and the listener's status.
@@ -122,6 +124,7 @@ impl Cluster {
                 last_resync: None,
                 notices_applied: 0,
                 leads_jobs: !shared,
+                instances: 1,
             }),
             leader: AtomicBool::new(!shared),
             instance_id,

@@ -560,3 +560,51 @@ async fn three_instances_share_3000_requests_exactly_and_a_killed_one_loses_only
     );
     assert_eq!(answered.len() + lost, REQUESTS);
 }
+
+#[tokio::test]
+async fn an_rpm_limit_of_60_holds_across_three_instances() {
+    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
+    if refused_on_sqlite(&one).await {
+        return;
+    }
+    let two = one.spawn_peer("two").await;
+    let three = one.spawn_peer("three").await;
+    let upstream = MockUpstream::start().await;
+    one.add_keys_in_order("OPENAI", &["sk-ok-only-key"], &upstream.url)
+        .await;
+    let token = one.client_token(json!({"rpmLimit": 60})).await;
+    // Each instance counts the others within a check period (2 s) and takes its share.
+    let apps = [&one, &two, &three];
+    let start = Instant::now();
+    while !apps.iter().all(|app| {
+        app.state.cluster.status().instances == 3
+            && app.state.access.authenticate(Some(&token)).is_ok()
+    }) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "instances not counted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let mut admitted = 0;
+    let mut limited = 0;
+    let sending = Instant::now();
+    for i in 0..90 {
+        let response = apps[i % 3].v1("/v1/chat/completions", &token, chat()).await;
+        match response.status().as_u16() {
+            200 => admitted += 1,
+            429 => limited += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+
+    // The documented error: at most instances - 1 over from rounding, plus what a share
+    // replenishes while the test runs (one request per instance every 3 s).
+    let replenished = 3 * (sending.elapsed().as_secs() as usize / 3 + 1);
+    println!("rpm 60 over three instances: {admitted} admitted, {limited} limited");
+    assert!(admitted >= 60, "{admitted} admitted");
+    assert!(admitted <= 60 + 2 + replenished, "{admitted} admitted");
+    assert_eq!(admitted + limited, 90);
+    drop((two, three));
+}
