@@ -7,7 +7,8 @@
 //! that loses its connection stops leading at its next check, within [`CHECK_EVERY`].
 //!
 //! The same connection holds a second lock in shared mode, so counting its holders counts the
-//! live instances; client-token rpm limits are split among them (see `access`).
+//! live instances; client-token rpm limits are split among them (see `access`), and while
+//! there are others, client tokens are re-read at each check so budgets see their spend.
 
 use std::time::Duration;
 
@@ -85,6 +86,9 @@ async fn hold_while_possible(state: &AppState) {
                         instances = count,
                         "the instance count changed; rpm limits are shared anew"
                     );
+                    state.reload_tokens().await;
+                } else if count > 1 {
+                    // Picks up the spend the other instances committed, for budget checks.
                     state.reload_tokens().await;
                 }
             }

@@ -608,3 +608,46 @@ async fn an_rpm_limit_of_60_holds_across_three_instances() {
     assert_eq!(admitted + limited, 90);
     drop((two, three));
 }
+
+#[tokio::test]
+async fn a_budget_spent_through_one_instance_stops_the_token_on_the_others() {
+    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
+    if refused_on_sqlite(&one).await {
+        return;
+    }
+    let two = one.spawn_peer("two").await;
+    let upstream = MockUpstream::start().await;
+    one.add_keys_in_order("OPENAI", &["sk-ok-only-key"], &upstream.url)
+        .await;
+    // Less than one request's cost: the first request spends it.
+    let token = one.client_token(json!({"budget": 0.0001})).await;
+    within_bound("the token", || {
+        two.state.access.authenticate(Some(&token)).is_ok()
+    })
+    .await;
+
+    assert_eq!(
+        one.v1("/v1/chat/completions", &token, chat())
+            .await
+            .status(),
+        200
+    );
+    one.state.recorder.flush().await;
+
+    // Two re-reads the tokens at each 2 s check while it has company.
+    let start = Instant::now();
+    loop {
+        let client = two.state.access.authenticate(Some(&token)).unwrap();
+        if two.state.access.authorize(&client, "gpt-4o").is_err() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(6),
+            "two never saw the spend"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let response = two.v1("/v1/chat/completions", &token, chat()).await;
+    assert_eq!(response.status(), 402);
+    drop(two);
+}
