@@ -51,6 +51,9 @@ pub async fn build_state(
     let single = crate::cluster::single::sqlite_file(&settings.database_url)
         .map(|file| crate::cluster::single::acquire(&file))
         .transpose()?;
+    // Instances starting at once on one PostgreSQL database migrate and seed it in turn, so
+    // the second finds the work done instead of failing on what the first just created.
+    let turn = db::StartupTurn::take(&db).await?;
     db::migrate(&db).await?;
     let vault = Arc::new(crate::vault::unlock(&settings, &db).await?);
     let startup = |what: &str, error: crate::error::ServiceError| {
@@ -108,6 +111,7 @@ pub async fn build_state(
             .await
             .map_err(|e| startup("add AMP_API_KEY", e))?;
     }
+    turn.end().await;
 
     let live = LiveConfig::default();
     live.seed(&db, &vault)

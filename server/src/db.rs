@@ -43,39 +43,63 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, ConfigEr
 }
 
 /// The advisory lock that instances starting together on one PostgreSQL database take in turn
-/// to migrate it ("amp_migr" in ASCII).
-const MIGRATION_LOCK: i64 = 0x616d_705f_6d69_6772;
+/// ("amp_migr" in ASCII).
+const STARTUP_LOCK: i64 = 0x616d_705f_6d69_6772;
 
-/// Applies every pending migration. On PostgreSQL, instances starting at once take turns, so
-/// the second finds the work done instead of failing on a table the first just created.
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), ConfigError> {
-    use sea_orm::sqlx::{Connection, query};
-    let failed = |error: &dyn std::fmt::Display| {
-        ConfigError(format!("cannot apply database migrations: {error}"))
-    };
-    let turn = match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let mut connection = db
-                .get_postgres_connection_pool()
-                .acquire()
-                .await
-                .map_err(|e| failed(&e))?
-                .detach();
-            query("SELECT pg_advisory_lock($1)")
-                .bind(MIGRATION_LOCK)
-                .execute(&mut connection)
-                .await
-                .map_err(|e| failed(&e))?;
-            Some(connection)
+/// One instance's turn at start-up work that must not run twice at once on a PostgreSQL
+/// database (migrations, creating the first admin and the stored secrets); nothing on SQLite.
+/// Dropping it (or [`StartupTurn::end`]) closes its session, which ends the turn.
+pub struct StartupTurn(Option<sea_orm::sqlx::PgConnection>);
+
+impl StartupTurn {
+    /// Waits for this instance's turn.
+    pub async fn take(db: &DatabaseConnection) -> Result<StartupTurn, ConfigError> {
+        use sea_orm::sqlx::query;
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(StartupTurn(None));
         }
-        _ => None,
-    };
-    let result = Migrator::up(db, None).await.map_err(|e| failed(&e));
-    // Closing the session releases the lock.
-    if let Some(connection) = turn {
-        let _ = connection.close().await;
+        let failed = |error: sea_orm::sqlx::Error| {
+            ConfigError(format!(
+                "cannot take the start-up lock in the database: {error}"
+            ))
+        };
+        let mut connection = db
+            .get_postgres_connection_pool()
+            .acquire()
+            .await
+            .map_err(failed)?
+            .detach();
+        query("SELECT pg_advisory_lock($1)")
+            .bind(STARTUP_LOCK)
+            .execute(&mut connection)
+            .await
+            .map_err(failed)?;
+        Ok(StartupTurn(Some(connection)))
     }
+
+    /// Ends the turn, for the next instance.
+    pub async fn end(self) {
+        use sea_orm::sqlx::Connection;
+        if let Some(connection) = self.0 {
+            let _ = connection.close().await;
+        }
+    }
+}
+
+/// Applies every pending migration in this instance's [`StartupTurn`] (the command-line tools,
+/// which may run while instances start).
+pub async fn migrate_in_turn(db: &DatabaseConnection) -> Result<(), ConfigError> {
+    let turn = StartupTurn::take(db).await?;
+    let result = migrate(db).await;
+    turn.end().await;
     result
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), ConfigError> {
+    Migrator::up(db, None)
+        .await
+        .map_err(|error| ConfigError(format!("cannot apply database migrations: {error}")))
 }
 
 /// SQLite creates the file (`mode=rwc`) but not its folder.

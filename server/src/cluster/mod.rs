@@ -283,7 +283,7 @@ pub async fn apply_here(state: &AppState, change: Change) {
     }
 }
 
-/// The channel name and payload of a notice, for `pg_notify`.
+/// The payload of a notice on [`CHANGES_CHANNEL`], for `pg_notify`.
 fn encode(from: &str, change: Change) -> Option<String> {
     serde_json::to_string(&Notice {
         from: from.to_string(),
