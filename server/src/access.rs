@@ -1,12 +1,17 @@
 //! The gate in front of `/v1`: client tokens held in memory, with their model allowlist,
 //! budget and requests-per-minute limit, so checking a request costs no database round trip.
+//!
+//! With several instances on one database, each enforces its share of a token's rpm limit:
+//! `ceil(limit / instances)`. Behind a load balancer that spreads requests evenly, the cluster
+//! admits the limit, at most `instances - 1` more per minute from the rounding; a client that
+//! reaches only one instance gets that instance's share.
 
 use std::{
     collections::{HashMap, HashSet},
     num::NonZeroU32,
     sync::{
         Arc,
-        atomic::{AtomicI64, Ordering},
+        atomic::{AtomicI64, AtomicU32, Ordering},
     },
 };
 
@@ -32,6 +37,8 @@ pub struct ClientToken {
     /// Spend in nano-USD: the stored figure plus what this instance recorded since.
     spend: Arc<AtomicI64>,
     rpm_limit: Option<i32>,
+    /// This instance's share of `rpm_limit`.
+    rpm_share: Option<u32>,
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
 }
 
@@ -103,9 +110,16 @@ impl Denied {
 #[derive(Default)]
 pub struct AccessGate {
     tokens: ArcSwap<HashMap<String, Arc<ClientToken>>>,
+    /// Live instances sharing the rpm limits (0 counts as 1).
+    instances: AtomicU32,
 }
 
 impl AccessGate {
+    /// Splits rpm limits among `instances` from the next reload on; true when that changed.
+    pub fn share_among(&self, instances: u32) -> bool {
+        self.instances.swap(instances.max(1), Ordering::Relaxed) != instances.max(1)
+    }
+
     /// The token whose secret this is, if it may be used now.
     pub fn authenticate(&self, secret: Option<&str>) -> Result<Arc<ClientToken>, Denied> {
         let secret = secret.filter(|s| !s.is_empty()).ok_or(Denied::Missing)?;
@@ -159,9 +173,11 @@ impl AccessGate {
                 }
                 None => Arc::new(AtomicI64::new(row.spend)),
             };
-            let limiter = match (old, row.rpm_limit) {
-                (Some(old), Some(limit)) if old.rpm_limit == Some(limit) => old.limiter.clone(),
-                (_, Some(limit)) => per_minute(limit),
+            let instances = self.instances.load(Ordering::Relaxed).max(1);
+            let rpm_share = row.rpm_limit.and_then(|limit| share(limit, instances));
+            let limiter = match (old, rpm_share) {
+                (Some(old), Some(share)) if old.rpm_share == Some(share) => old.limiter.clone(),
+                (_, Some(share)) => per_minute(share),
                 (_, None) => None,
             };
             let token = ClientToken {
@@ -173,6 +189,7 @@ impl AccessGate {
                 budget: row.budget,
                 spend,
                 rpm_limit: row.rpm_limit,
+                rpm_share,
                 limiter,
             };
             tokens.insert(row.token_hash, Arc::new(token));
@@ -182,7 +199,28 @@ impl AccessGate {
     }
 }
 
-fn per_minute(limit: i32) -> Option<Arc<DefaultDirectRateLimiter>> {
-    let limit = NonZeroU32::new(u32::try_from(limit).ok()?)?;
+/// One instance's share of a limit: `ceil(limit / instances)`, never 0.
+fn share(limit: i32, instances: u32) -> Option<u32> {
+    let limit = u32::try_from(limit).ok().filter(|l| *l > 0)?;
+    Some(limit.div_ceil(instances.max(1)))
+}
+
+fn per_minute(limit: u32) -> Option<Arc<DefaultDirectRateLimiter>> {
+    let limit = NonZeroU32::new(limit)?;
     Some(Arc::new(RateLimiter::direct(Quota::per_minute(limit))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::share;
+
+    #[test]
+    fn an_rpm_limit_is_shared_rounding_up() {
+        assert_eq!(share(60, 1), Some(60));
+        assert_eq!(share(60, 3), Some(20));
+        assert_eq!(share(61, 3), Some(21));
+        assert_eq!(share(2, 3), Some(1));
+        assert_eq!(share(0, 3), None);
+        assert_eq!(share(-5, 1), None);
+    }
 }

@@ -81,6 +81,10 @@ fn check_providers(
     client: &reqwest::Client,
     unavailable: &mut HashSet<Provider>,
 ) {
+    // Every instance sees the same key health; one of them speaks for the cluster.
+    if !state.cluster.leads_jobs() {
+        return;
+    }
     let snapshot = state.pool.snapshot();
     let now_ms = Utc::now().timestamp_millis();
     for provider in Provider::ALL {

@@ -47,6 +47,13 @@ pub async fn build_state(
 ) -> Result<AppState, ConfigError> {
     settings.validate()?;
     let db = db::connect(&settings).await?;
+    // Before anything writes: a second instance on one SQLite file stops here.
+    let single = crate::cluster::single::sqlite_file(&settings.database_url)
+        .map(|file| crate::cluster::single::acquire(&file))
+        .transpose()?;
+    // Instances starting at once on one PostgreSQL database migrate and seed it in turn, so
+    // the second finds the work done instead of failing on what the first just created.
+    let turn = db::StartupTurn::take(&db).await?;
     db::migrate(&db).await?;
     let vault = Arc::new(crate::vault::unlock(&settings, &db).await?);
     let startup = |what: &str, error: crate::error::ServiceError| {
@@ -104,6 +111,7 @@ pub async fn build_state(
             .await
             .map_err(|e| startup("add AMP_API_KEY", e))?;
     }
+    turn.end().await;
 
     let live = LiveConfig::default();
     live.seed(&db, &vault)
@@ -126,7 +134,7 @@ pub async fn build_state(
         .await
         .map_err(|e| startup("load the access tokens", e))?;
     let events = EventBus::new();
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::for_instance(&settings.instance_name));
     let journal_path = settings.journal_path();
     let journal = Journal::open(&journal_path).map_err(|error| {
         ConfigError(match error.kind() {
@@ -168,7 +176,13 @@ pub async fn build_state(
         .map_err(|e| startup("load the recent responses' keys", e))?;
     tracing::debug!(responses, "remembered which keys hold recent responses");
 
+    let cluster = Arc::new(crate::cluster::Cluster::new(
+        &settings.instance_name,
+        db.get_database_backend() == sea_orm::DbBackend::Postgres,
+        single,
+    ));
     let state = AppState {
+        cluster,
         db,
         settings: Arc::new(settings),
         live,
@@ -183,6 +197,7 @@ pub async fn build_state(
         vault,
         shutdown,
     };
+    crate::cluster::spawn(&state);
     tokio::spawn(refresh_periodically(state.clone()));
     tokio::spawn(crate::balance::refresh_periodically(state.clone()));
     tokio::spawn(crate::alerts::run(
@@ -202,11 +217,7 @@ async fn refresh_periodically(state: AppState) {
     ticks.tick().await;
     loop {
         tokio::select! {
-            _ = ticks.tick() => {
-                state.reload_config().await;
-                state.reload_tokens().await;
-                state.reload_admins().await;
-            }
+            _ = ticks.tick() => crate::cluster::resync(&state).await,
             () = state.shutdown.cancelled() => return,
         }
     }
@@ -297,6 +308,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     )
     .await;
     state.recorder.close(CLOSE_PATIENCE).await;
+    state.cluster.release();
     result
 }
 
@@ -317,7 +329,13 @@ pub async fn run(settings: Settings) -> Result<(), ConfigError> {
     })?;
     let shutdown = CancellationToken::new();
     let state = build_state(settings, shutdown.clone()).await?;
-    tokio::spawn(shutdown_on_signal(shutdown));
+    // SIGTERM is caught from here on, before "listening" is logged: an orchestrator that
+    // stops the server right after it started still gets a clean shutdown.
+    #[cfg(unix)]
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(not(unix))]
+    let terminate = None::<()>;
+    tokio::spawn(shutdown_on_signal(shutdown, terminate));
     let local = listener
         .local_addr()
         .map_err(|e| ConfigError(e.to_string()))?;
@@ -329,8 +347,12 @@ pub async fn run(settings: Settings) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Cancels `shutdown` on Ctrl-C or SIGTERM.
-async fn shutdown_on_signal(shutdown: CancellationToken) {
+/// Cancels `shutdown` on Ctrl-C or SIGTERM (`terminate`, registered by the caller).
+async fn shutdown_on_signal(
+    shutdown: CancellationToken,
+    #[cfg(unix)] terminate: Option<tokio::signal::unix::Signal>,
+    #[cfg(not(unix))] _terminate: Option<()>,
+) {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -338,11 +360,11 @@ async fn shutdown_on_signal(shutdown: CancellationToken) {
     };
     #[cfg(unix)]
     let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
+        match terminate {
+            Some(mut signal) => {
                 signal.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
     };
     #[cfg(not(unix))]
@@ -356,13 +378,18 @@ async fn shutdown_on_signal(shutdown: CancellationToken) {
 }
 
 async fn health(State(state): State<AppState>) -> Response {
+    let instance = state.cluster.status();
     match state.db.ping().await {
-        Ok(()) => Json(json!({"status": "ok", "database": "ok"})).into_response(),
+        Ok(()) => {
+            Json(json!({"status": "ok", "database": "ok", "instance": instance})).into_response()
+        }
         Err(error) => {
             tracing::error!(error = %error, "health check: database unreachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "database": "unreachable"})),
+                Json(
+                    json!({"status": "unavailable", "database": "unreachable", "instance": instance}),
+                ),
             )
                 .into_response()
         }

@@ -18,7 +18,7 @@ use crate::{
 pub async fn migrate(settings: &Settings) -> Result<(), ConfigError> {
     settings.validate()?;
     let db = db::connect(settings).await?;
-    db::migrate(&db).await?;
+    db::migrate_in_turn(&db).await?;
     println!("database is up to date");
     Ok(())
 }
@@ -33,7 +33,7 @@ pub async fn token(settings: &Settings, command: TokenCommand) -> Result<(), Con
     let TokenCommand::Create { name } = command;
     settings.validate()?;
     let db = db::connect(settings).await?;
-    db::migrate(&db).await?;
+    db::migrate_in_turn(&db).await?;
     let (secret, row) = access_tokens::create(
         &db,
         access_tokens::NewToken {
@@ -69,7 +69,7 @@ pub async fn admin(settings: &Settings, command: AdminCommand) -> Result<(), Con
         }
     };
     let db = db::connect(settings).await?;
-    db::migrate(&db).await?;
+    db::migrate_in_turn(&db).await?;
     admins::set_password(&db, &Hasher::default(), &username, &password)
         .await
         .map_err(|error| ConfigError(format!("cannot set the password: {error}")))?;
@@ -83,7 +83,7 @@ pub async fn secrets(settings: &Settings, command: SecretsCommand) -> Result<(),
     settings.validate()?;
     let new = Vault::new(&master_key::read_file(&new_key_file)?);
     let db = db::connect(settings).await?;
-    db::migrate(&db).await?;
+    db::migrate_in_turn(&db).await?;
     let current = vault::unlock(settings, &db).await?;
     if current.key_id() == new.key_id() {
         return Err(ConfigError(format!(

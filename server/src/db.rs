@@ -4,7 +4,7 @@ use std::{path::Path, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection,
+    ConnectOptions, Database, DatabaseConnection, DbBackend,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
@@ -43,6 +43,59 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, ConfigEr
             redact_url(url)
         ))
     })
+}
+
+/// The advisory lock that instances starting together on one PostgreSQL database take in turn
+/// ("amp_migr" in ASCII).
+const STARTUP_LOCK: i64 = 0x616d_705f_6d69_6772;
+
+/// One instance's turn at start-up work that must not run twice at once on a PostgreSQL
+/// database (migrations, creating the first admin and the stored secrets); nothing on SQLite.
+/// Dropping it (or [`StartupTurn::end`]) closes its session, which ends the turn.
+pub struct StartupTurn(Option<sea_orm::sqlx::PgConnection>);
+
+impl StartupTurn {
+    /// Waits for this instance's turn.
+    pub async fn take(db: &DatabaseConnection) -> Result<StartupTurn, ConfigError> {
+        use sea_orm::sqlx::query;
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(StartupTurn(None));
+        }
+        let failed = |error: sea_orm::sqlx::Error| {
+            ConfigError(format!(
+                "cannot take the start-up lock in the database: {error}"
+            ))
+        };
+        let mut connection = db
+            .get_postgres_connection_pool()
+            .acquire()
+            .await
+            .map_err(failed)?
+            .detach();
+        query("SELECT pg_advisory_lock($1)")
+            .bind(STARTUP_LOCK)
+            .execute(&mut connection)
+            .await
+            .map_err(failed)?;
+        Ok(StartupTurn(Some(connection)))
+    }
+
+    /// Ends the turn, for the next instance.
+    pub async fn end(self) {
+        use sea_orm::sqlx::Connection;
+        if let Some(connection) = self.0 {
+            let _ = connection.close().await;
+        }
+    }
+}
+
+/// Applies every pending migration in this instance's [`StartupTurn`] (the command-line tools,
+/// which may run while instances start).
+pub async fn migrate_in_turn(db: &DatabaseConnection) -> Result<(), ConfigError> {
+    let turn = StartupTurn::take(db).await?;
+    let result = migrate(db).await;
+    turn.end().await;
+    result
 }
 
 /// Applies every pending migration.

@@ -12,7 +12,9 @@ use tokio::sync::broadcast;
 const BUS_CAPACITY: usize = 4096;
 
 /// Which moment of an upstream attempt an event reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum, serde::Serialize, serde::Deserialize,
+)]
 pub enum RequestPhase {
     /// The attempt was sent upstream.
     Started,
@@ -20,8 +22,8 @@ pub enum RequestPhase {
     Finished,
 }
 
-/// One upstream attempt, as seen live.
-#[derive(Clone, Debug)]
+/// One upstream attempt, as seen live. Serialised to cross to other instances.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RequestEvent {
     pub phase: RequestPhase,
     pub request_id: String,
@@ -82,6 +84,9 @@ pub struct KeyEvent {
 #[derive(Clone)]
 pub struct EventBus {
     requests: broadcast::Sender<Arc<RequestEvent>>,
+    /// This instance's own request events only, for the cluster to pass on to the others (a
+    /// separate channel, so events that came from them are never sent back).
+    own_requests: broadcast::Sender<Arc<RequestEvent>>,
     keys: broadcast::Sender<Arc<KeyEvent>>,
 }
 
@@ -95,13 +100,32 @@ impl EventBus {
     /// A bus with no subscribers yet.
     pub fn new() -> Self {
         let (requests, _) = broadcast::channel(BUS_CAPACITY);
+        let (own_requests, _) = broadcast::channel(BUS_CAPACITY);
         let (keys, _) = broadcast::channel(BUS_CAPACITY);
-        Self { requests, keys }
+        Self {
+            requests,
+            own_requests,
+            keys,
+        }
     }
 
-    /// Publishes a request event; with no subscriber it is simply dropped.
+    /// Publishes a request event of this instance; with no subscriber it is simply dropped.
     pub fn publish_request(&self, event: RequestEvent) {
+        let event = Arc::new(event);
+        if self.own_requests.receiver_count() > 0 {
+            let _ = self.own_requests.send(event.clone());
+        }
+        let _ = self.requests.send(event);
+    }
+
+    /// Publishes a request event another instance served, to this instance's subscribers.
+    pub fn publish_peer_request(&self, event: RequestEvent) {
         let _ = self.requests.send(Arc::new(event));
+    }
+
+    /// A new receiver of this instance's own request events (not those of other instances).
+    pub fn subscribe_own_requests(&self) -> broadcast::Receiver<Arc<RequestEvent>> {
+        self.own_requests.subscribe()
     }
 
     /// Publishes a key event.
@@ -122,6 +146,11 @@ impl EventBus {
     /// How many subscribers listen for request events right now.
     pub fn request_subscribers(&self) -> usize {
         self.requests.receiver_count()
+    }
+
+    /// Whether anyone takes request events: a subscription here, or other instances.
+    pub fn wants_requests(&self) -> bool {
+        self.requests.receiver_count() > 0 || self.own_requests.receiver_count() > 0
     }
 
     /// A new receiver of request events from now on.

@@ -78,7 +78,25 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        let mut registry = Registry::with_prefix("amp_pool");
+        Self::in_registry(Registry::with_prefix("amp_pool"))
+    }
+}
+
+impl Metrics {
+    /// Metrics labelled `instance_name="<INSTANCE_NAME>"`, so a dashboard over several
+    /// instances tells them apart (not `instance`, which Prometheus sets to the scrape target).
+    pub fn for_instance(name: &str) -> Self {
+        Self::in_registry(Registry::with_prefix_and_labels(
+            "amp_pool",
+            [(
+                std::borrow::Cow::Borrowed("instance_name"),
+                std::borrow::Cow::Owned(name.to_string()),
+            )]
+            .into_iter(),
+        ))
+    }
+
+    fn in_registry(mut registry: Registry) -> Self {
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "requests",

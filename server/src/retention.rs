@@ -57,6 +57,10 @@ pub async fn run(state: AppState) {
             () = tokio::time::sleep(Duration::from_secs(interval)) => {}
             () = state.shutdown.cancelled() => return,
         }
+        // Once per cluster: another instance purges.
+        if !state.cluster.leads_jobs() {
+            continue;
+        }
         let settings = state.live.current().retention.clone();
         match purge(&state.db, &settings).await {
             Ok(0) => {}

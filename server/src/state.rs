@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     access::AccessGate,
     auth::{JwtKeys, LoginLimiter, password::Hasher},
+    cluster::{Change, SharedCluster},
     config::Settings,
     events::EventBus,
     live_config::LiveConfig,
@@ -47,9 +48,17 @@ pub struct AppState {
     pub vault: Arc<Vault>,
     /// Cancelled when the server begins to shut down.
     pub shutdown: CancellationToken,
+    /// The link to the other instances on the same database.
+    pub cluster: SharedCluster,
 }
 
 impl AppState {
+    /// After a committed change: brings this instance up to date and tells the others.
+    pub async fn changed(&self, change: Change) {
+        crate::cluster::apply_here(self, change.clone()).await;
+        self.cluster.announce(change);
+    }
+
     /// Rebuilds the key snapshot after keys changed. A failure keeps the old snapshot.
     pub async fn reload_keys(&self) {
         let live = self.live.current();

@@ -257,7 +257,7 @@ async fn store(
             state
                 .events
                 .publish_key(event(KeyEventKind::Disabled, Some(reason)));
-            state.reload_keys().await;
+            state.changed(crate::cluster::Change::Keys).await;
             Ok(disabled)
         }
         _ => Ok(updated),
@@ -274,7 +274,9 @@ pub async fn refresh_periodically(state: AppState) {
             () = state.shutdown.cancelled() => return,
         }
         let interval = state.live.current().balance.refresh_interval_secs;
-        if interval == 0 || last_run.is_some_and(|at| at.elapsed() < Duration::from_secs(interval))
+        if interval == 0
+            || last_run.is_some_and(|at| at.elapsed() < Duration::from_secs(interval))
+            || !state.cluster.leads_jobs()
         {
             continue;
         }

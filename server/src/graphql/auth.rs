@@ -111,6 +111,7 @@ impl AuthMutation {
                 other => other,
             })?;
         app.jwt.versions().set(changed.id, changed.token_version);
+        app.cluster.announce(crate::cluster::Change::Admins);
         tracing::info!(username = ?changed.username, "admin changed the password; sessions revoked");
         Ok(true)
     }
@@ -122,6 +123,7 @@ impl AuthMutation {
         let app = state(ctx)?;
         let revoked = admins::revoke_sessions(&app.db, session.user_id).await?;
         app.jwt.versions().set(revoked.id, revoked.token_version);
+        app.cluster.announce(crate::cluster::Change::Admins);
         tracing::info!(username = ?revoked.username, "admin revoked every session");
         Ok(true)
     }

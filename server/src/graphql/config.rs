@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::state;
 use crate::error::GqlResult;
 use crate::{
+    cluster::Change,
     entity::config_entry,
     live_config::{
         LiveSettings,
@@ -159,7 +160,7 @@ impl ConfigMutation {
             &app.live.current(),
         )
         .await?;
-        app.reload_config().await;
+        app.changed(Change::Config).await;
         Ok(ConfigEntry::new(
             entry.key.clone(),
             Some(entry),
@@ -172,7 +173,7 @@ impl ConfigMutation {
     async fn delete_config(&self, ctx: &Context<'_>, key: String) -> GqlResult<bool> {
         let app = state(ctx)?;
         let deleted = config_entries::delete(&app.db, &key).await?;
-        app.reload_config().await;
+        app.changed(Change::Config).await;
         Ok(deleted)
     }
 }

@@ -8,6 +8,7 @@ use super::state;
 use crate::error::GqlResult;
 use crate::{
     balance::amp::BalanceLine as AmpLine,
+    cluster::Change,
     entity::api_key,
     error::ServiceError,
     events::{KeyEvent, KeyEventKind},
@@ -416,7 +417,7 @@ impl KeyMutation {
             },
         )
         .await?;
-        state(ctx)?.reload_keys().await;
+        state(ctx)?.changed(Change::Keys).await;
         tracing::info!(key_id = key.id, provider = %key.provider, "key created");
         Ok(ApiKey(key))
     }
@@ -449,11 +450,13 @@ impl KeyMutation {
             },
         )
         .await?;
-        if enable {
-            app.pool.reset_health(id);
-        }
         // Reload first, so whoever reacts to the event sees the key as it now is.
-        app.reload_keys().await;
+        app.changed(if enable {
+            Change::KeyEnabled { id }
+        } else {
+            Change::Keys
+        })
+        .await;
         if input.enabled.is_some() {
             publish_admin_change(app, &key);
         }
@@ -464,7 +467,7 @@ impl KeyMutation {
     async fn delete_key(&self, ctx: &Context<'_>, id: i32) -> GqlResult<bool> {
         let app = state(ctx)?;
         keys::delete(&app.db, id).await?;
-        app.reload_keys().await;
+        app.changed(Change::Keys).await;
         tracing::info!(key_id = id, "key deleted");
         Ok(true)
     }
@@ -479,10 +482,12 @@ impl KeyMutation {
     ) -> GqlResult<ApiKey> {
         let app = state(ctx)?;
         let key = keys::set_enabled(&app.db, &app.vault, id, enabled).await?;
-        if enabled {
-            app.pool.reset_health(id);
-        }
-        app.reload_keys().await;
+        app.changed(if enabled {
+            Change::KeyEnabled { id }
+        } else {
+            Change::Keys
+        })
+        .await;
         publish_admin_change(app, &key);
         Ok(ApiKey(key))
     }
@@ -519,7 +524,7 @@ impl KeyMutation {
             },
         )
         .await?;
-        app.reload_keys().await;
+        app.changed(Change::Keys).await;
         tracing::info!(
             created = report.created,
             duplicates = report.duplicates.len(),

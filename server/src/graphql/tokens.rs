@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::state;
 use crate::error::GqlResult;
 use crate::{
+    cluster::Change,
     entity::access_token,
     service::access_tokens::{self, NANOS_PER_USD, NewToken, TokenChanges},
 };
@@ -165,7 +166,7 @@ impl TokenMutation {
             },
         )
         .await?;
-        app.reload_tokens().await;
+        app.changed(Change::Tokens).await;
         tracing::info!(token_id = row.id, "access token created");
         Ok(CreatedAccessToken {
             token,
@@ -195,7 +196,7 @@ impl TokenMutation {
             },
         )
         .await?;
-        app.reload_tokens().await;
+        app.changed(Change::Tokens).await;
         Ok(AccessToken(row))
     }
 
@@ -203,7 +204,7 @@ impl TokenMutation {
     async fn revoke_access_token(&self, ctx: &Context<'_>, id: i32) -> GqlResult<AccessToken> {
         let app = state(ctx)?;
         let row = access_tokens::revoke(&app.db, id).await?;
-        app.reload_tokens().await;
+        app.changed(Change::Tokens).await;
         tracing::info!(token_id = id, "access token revoked");
         Ok(AccessToken(row))
     }

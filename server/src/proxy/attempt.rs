@@ -81,7 +81,7 @@ impl Attempt {
     pub fn start(context: Arc<RequestContext>, key: Arc<PoolKey>, number: i32) -> Self {
         let started_at = Utc::now();
         // Building the event costs allocations; skip it when nobody is listening.
-        if context.events.request_subscribers() > 0 {
+        if context.events.wants_requests() {
             context.events.publish_request(RequestEvent {
                 phase: RequestPhase::Started,
                 request_id: context.request_id.to_string(),

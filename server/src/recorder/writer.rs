@@ -572,7 +572,7 @@ fn log_row(record: &AttemptRecord) -> api_request_log::ActiveModel {
 }
 
 fn publish(events: &EventBus, inserted: Vec<(AttemptRecord, i64)>) {
-    if events.request_subscribers() == 0 {
+    if !events.wants_requests() {
         return;
     }
     for (record, log_id) in inserted {

@@ -77,9 +77,23 @@ impl TestApp {
             .expect("the app still holds its database")
     }
 
+    /// Starts another instance on this app's database, called `name` (so it has a journal of
+    /// its own), and logs in. Drop it before the app that owns the database.
+    pub async fn spawn_peer(&self, name: &str) -> TestApp {
+        let mut settings = self.database().settings();
+        settings.instance_name = name.into();
+        let mut peer = Self::start_with_settings(settings, None).await;
+        peer.token = peer.login(ADMIN_USERNAME, ADMIN_PASSWORD).await;
+        peer
+    }
+
     async fn start_on(database: TestDatabase, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let mut settings = database.settings();
         adjust(&mut settings);
+        Self::start_with_settings(settings, Some(database)).await
+    }
+
+    async fn start_with_settings(settings: Settings, database: Option<TestDatabase>) -> TestApp {
         let shutdown = CancellationToken::new();
         let state = app::build_state(settings, shutdown.clone())
             .await
@@ -91,7 +105,7 @@ impl TestApp {
             addr,
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             state,
-            database: Some(database),
+            database,
             token: String::new(),
             shutdown,
             server: Some(server),
@@ -733,13 +747,30 @@ pub async fn prepare_server(
         .to_string()
 }
 
-/// The value of the metric `name` (without labels) in the text of `/metrics`.
+/// The value of the metric `name` (its labels as written, without the `instance_name` label
+/// every series carries) in the text of `/metrics`.
 pub fn metric(text: &str, name: &str) -> Option<f64> {
     text.lines().find_map(|line| {
-        line.strip_prefix(name)?
+        without_instance(line)
+            .strip_prefix(name)?
             .strip_prefix(' ')?
             .trim()
             .parse()
             .ok()
     })
+}
+
+/// A `/metrics` line without its `instance_name="…"` label.
+fn without_instance(line: &str) -> String {
+    const LABEL: &str = "instance_name=\"";
+    let Some(start) = line.find(LABEL) else {
+        return line.to_string();
+    };
+    let Some(length) = line[start + LABEL.len()..].find('"') else {
+        return line.to_string();
+    };
+    let end = start + LABEL.len() + length + 1;
+    format!("{}{}", &line[..start], &line[end..])
+        .replace("{,", "{")
+        .replace("{}", "")
 }

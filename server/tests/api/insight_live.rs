@@ -156,15 +156,15 @@ async fn metrics_count_requests_tokens_and_key_states() {
         .unwrap();
 
     for line in [
-        "amp_pool_requests_total{provider=\"openai\",model=\"gpt-4o\",status=\"success\"} 2",
-        "amp_pool_requests_total{provider=\"openai\",model=\"other\",status=\"success\"} 1",
-        "amp_pool_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"cache_read\"} 200",
-        "amp_pool_cost_usd_total{provider=\"openai\",model=\"gpt-4o\"} 0.00095",
-        "amp_pool_keys{state=\"available\"} 1",
-        "amp_pool_keys{state=\"disabled\"} 1",
-        "amp_pool_active_streams 0",
-        "amp_pool_proxy_overhead_seconds_count 3",
-        "amp_pool_log_writer_queue_depth 0",
+        "amp_pool_requests_total{instance_name=\"pool\",provider=\"openai\",model=\"gpt-4o\",status=\"success\"} 2",
+        "amp_pool_requests_total{instance_name=\"pool\",provider=\"openai\",model=\"other\",status=\"success\"} 1",
+        "amp_pool_tokens_total{instance_name=\"pool\",provider=\"openai\",model=\"gpt-4o\",kind=\"cache_read\"} 200",
+        "amp_pool_cost_usd_total{instance_name=\"pool\",provider=\"openai\",model=\"gpt-4o\"} 0.00095",
+        "amp_pool_keys{instance_name=\"pool\",state=\"available\"} 1",
+        "amp_pool_keys{instance_name=\"pool\",state=\"disabled\"} 1",
+        "amp_pool_active_streams{instance_name=\"pool\"} 0",
+        "amp_pool_proxy_overhead_seconds_count{instance_name=\"pool\"} 3",
+        "amp_pool_log_writer_queue_depth{instance_name=\"pool\"} 0",
     ] {
         assert!(
             text.lines().any(|l| l == line),
@@ -172,7 +172,7 @@ async fn metrics_count_requests_tokens_and_key_states() {
         );
     }
     assert!(
-        text.contains("amp_pool_upstream_latency_seconds_bucket{le="),
+        text.contains("amp_pool_upstream_latency_seconds_bucket{instance_name=\"pool\",le="),
         "{text}"
     );
     assert!(

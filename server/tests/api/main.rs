@@ -8,6 +8,7 @@ mod chaos;
 mod chaos_upstream;
 mod cli;
 mod clients;
+mod cluster;
 mod config;
 mod console;
 mod destinations;

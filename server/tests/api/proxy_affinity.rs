@@ -41,9 +41,8 @@ async fn metric(app: &TestApp, name: &str) -> i64 {
         .text()
         .await
         .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(&format!("{name} ")))
-        .map(|v| v.trim().parse().unwrap())
+    crate::helpers::metric(&text, name)
+        .map(|v| v as i64)
         .unwrap_or_else(|| panic!("{name} is not in /metrics:\n{text}"))
 }
 

@@ -333,11 +333,14 @@ async fn without_a_key_a_private_key_file_is_made_beside_the_sqlite_file_and_reu
     assert_eq!(mode & 0o777, 0o600);
     let key_id = first.vault.key_id().to_string();
     first.shutdown.cancel();
+    // As `serve` does when it ends: the SQLite file is free for the next instance.
+    first.cluster.release();
     let again = app::build_state(instance("again"), CancellationToken::new())
         .await
         .unwrap();
     assert_eq!(again.vault.key_id(), key_id, "the same file is read again");
     again.shutdown.cancel();
+    again.cluster.release();
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o640)).unwrap();
     let refused = app::build_state(instance("third"), CancellationToken::new())
         .await
