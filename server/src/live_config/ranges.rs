@@ -187,13 +187,13 @@ impl Validate for Routing {
             name(&format!("routes[{i}].match"), &route.pattern)?;
             if let Err(error) = glob::Pattern::new(&route.pattern) {
                 return Err(out_of_range(
-                    &format!("routes[{i}].match"),
-                    &format!("is not a valid glob ({error}); use * for any characters, ? for one"),
+                    format!("routes[{i}].match"),
+                    format!("is not a valid glob ({error}); use * for any characters, ? for one"),
                 ));
             }
             if route.provider.parse::<crate::provider::Provider>().is_err() {
                 return Err(out_of_range(
-                    &format!("routes[{i}].provider"),
+                    format!("routes[{i}].provider"),
                     "must be openai, anthropic or amp",
                 ));
             }

@@ -15,7 +15,7 @@ mod session;
 mod sse;
 mod stream;
 mod tap;
-pub mod translate;
+mod translate;
 mod upstream;
 
 use axum::{

@@ -268,6 +268,8 @@ impl StreamEvent {
 }
 
 /// What a `content_block_delta` adds.
+// The variant names are the wire's type names (`text_delta`, …).
+#[allow(clippy::enum_variant_names)]
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BlockDelta {

@@ -185,6 +185,7 @@ impl ToChat {
     }
 
     /// Whether the stream reached its end (`message_stop` or an error event).
+    #[cfg(test)]
     pub fn done(&self) -> bool {
         self.done
     }

@@ -136,6 +136,7 @@ impl ToMessages {
     }
 
     /// Whether the stream reached its end.
+    #[cfg(test)]
     pub fn done(&self) -> bool {
         self.done
     }
@@ -240,6 +241,7 @@ mod tests {
             translator.event(line, &mut out);
         }
         translator.finish(&mut out);
+        assert!(translator.done());
         out.split("\n\n")
             .filter(|frame| !frame.is_empty())
             .map(|frame| {
