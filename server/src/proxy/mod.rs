@@ -15,7 +15,7 @@ mod session;
 mod sse;
 mod stream;
 mod tap;
-mod translate;
+pub mod translate;
 mod upstream;
 
 use axum::{

@@ -103,7 +103,12 @@ async fn the_official_sdks_get_answers_and_parse_errors() {
     for row in through_anthropic {
         assert_eq!(row.model, "claude-sonnet-4-5");
         assert_eq!(
-            (row.input_tokens, row.output_tokens, row.cache_creation_tokens, row.cache_read_tokens),
+            (
+                row.input_tokens,
+                row.output_tokens,
+                row.cache_creation_tokens,
+                row.cache_read_tokens
+            ),
             (50, 20, 200, 1000)
         );
         assert_eq!(row.cost, 1_500_000);

@@ -7,7 +7,7 @@ pub mod chat_to_messages;
 pub mod errors;
 pub mod messages_to_chat;
 pub mod openai_wire;
-pub mod plan;
+pub(crate) mod plan;
 pub mod stream;
 pub mod stream_to_chat;
 pub mod stream_to_messages;
