@@ -11,6 +11,7 @@ mod m20261126_000003_usage_source;
 mod m20261126_000004_responses;
 mod m20261126_000005_secrets_at_rest;
 mod m20261126_000006_attempt_identity;
+mod m20261126_000007_translation;
 
 /// Runs the AMP Pool migrations in order.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_responses::Migration),
             Box::new(m20261126_000005_secrets_at_rest::Migration),
             Box::new(m20261126_000006_attempt_identity::Migration),
+            Box::new(m20261126_000007_translation::Migration),
         ]
     }
 }

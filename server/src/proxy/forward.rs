@@ -33,7 +33,7 @@ use super::{
 use crate::{
     events::{KeyEvent, KeyEventKind},
     pool::{Criteria, Failure, PoolKey, Verdict, WireFormat},
-    recorder::AttemptStatus,
+    recorder::{AttemptStatus, RouteFacts},
     state::AppState,
 };
 
@@ -192,7 +192,13 @@ async fn serve(state: AppState, arrival: Arrival<'_>, seen: &mut Seen) -> Respon
     // The log prices what the upstream served, so it names the upstream's model.
     let model = leg.model.clone();
 
+    let route = leg.routed.then(|| RouteFacts {
+        client_format: format_str(format),
+        upstream_format: format_str(leg.format),
+        client_model: Arc::from(request.model.as_str()),
+    });
     let context = Arc::new(RequestContext {
+        route,
         request_id,
         endpoint,
         model,
@@ -360,6 +366,14 @@ async fn attempts(
         None => {
             ProxyError::unavailable("no upstream key could be tried".into()).into_response(format)
         }
+    }
+}
+
+/// A format's name in the log.
+fn format_str(format: WireFormat) -> &'static str {
+    match format {
+        WireFormat::OpenAi => "openai",
+        WireFormat::Anthropic => "anthropic",
     }
 }
 

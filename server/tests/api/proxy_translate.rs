@@ -131,6 +131,25 @@ async fn an_openai_client_is_answered_by_an_anthropic_key_with_its_real_tokens_l
     );
     assert_eq!(
         (
+            row.client_format.as_deref(),
+            row.upstream_format.as_deref(),
+            row.client_model.as_deref()
+        ),
+        (Some("openai"), Some("anthropic"), Some("gpt-4o"))
+    );
+    let logs = app
+        .graphql(
+            "{ requestLogs(first: 1) { edges { node { model clientModel clientFormat upstreamFormat } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data(&logs)["requestLogs"]["edges"][0]["node"],
+        json!({"model": "claude-sonnet-4-5", "clientModel": "gpt-4o",
+            "clientFormat": "openai", "upstreamFormat": "anthropic"})
+    );
+    assert_eq!(
+        (
             row.input_tokens,
             row.output_tokens,
             row.cache_creation_tokens,
@@ -274,6 +293,11 @@ async fn an_anthropic_client_is_answered_by_an_openai_key_stream_and_not() {
         assert_eq!(
             (row.provider.as_str(), row.model.as_str()),
             ("openai", "gpt-4o")
+        );
+        assert_eq!(row.client_model.as_deref(), Some("claude-sonnet-4-5"));
+        assert_eq!(
+            (row.client_format.as_deref(), row.upstream_format.as_deref()),
+            (Some("anthropic"), Some("openai"))
         );
         assert_eq!(
             (row.input_tokens, row.cache_read_tokens, row.output_tokens),
@@ -476,6 +500,13 @@ async fn a_request_no_route_matches_reaches_its_own_format_byte_for_byte() {
 
     assert_eq!(response.status(), 200);
     assert_eq!(upstream.seen()[0].raw, sent.as_bytes());
+    let row = &app.log_rows().await[0];
+    assert_eq!(row.model, "gpt-4o");
+    assert_eq!(
+        (row.client_format.as_ref(), row.client_model.as_ref()),
+        (None, None),
+        "a request served as it came is not marked as routed"
+    );
 }
 
 #[tokio::test]

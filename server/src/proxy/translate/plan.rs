@@ -32,6 +32,8 @@ pub struct Leg {
     pub body: Bytes,
     /// Set when the key's format differs from the client's.
     pub translation: Option<Translation>,
+    /// Whether a route chose the keys.
+    pub routed: bool,
 }
 
 /// What translating the answer back needs.
@@ -89,6 +91,7 @@ pub fn plan(
         model: Arc::from(request.model.as_str()),
         body: request.upstream_body.clone(),
         translation: None,
+        routed: false,
     };
     let routable = matches!(
         endpoint,
@@ -114,6 +117,7 @@ pub fn plan(
             only: Some(provider),
             model,
             body,
+            routed: true,
             ..same()
         });
     }
@@ -143,6 +147,7 @@ pub fn plan(
             client_model: Arc::from(request.model.as_str()),
             include_usage: request.client_wants_usage,
         }),
+        routed: true,
     })
 }
 
