@@ -33,6 +33,7 @@ use super::{
 use crate::{
     events::{KeyEvent, KeyEventKind},
     pool::{Criteria, Failure, PoolKey, Verdict, WireFormat},
+    provider::Provider,
     recorder::{AttemptStatus, RouteFacts},
     state::AppState,
 };
@@ -315,8 +316,11 @@ async fn attempts(
             Ok(key) => key,
             Err(why) => {
                 if last.is_none() {
-                    return ProxyError::unavailable(why.message(format_name(context.endpoint)))
-                        .into_response(format);
+                    let name = match leg.only.filter(|_| leg.routed) {
+                        Some(provider) => routed_name(provider),
+                        None => format_name(context.endpoint),
+                    };
+                    return ProxyError::unavailable(why.message(name)).into_response(format);
                 }
                 break;
             }
@@ -374,6 +378,17 @@ fn format_str(format: WireFormat) -> &'static str {
     match format {
         WireFormat::OpenAi => "openai",
         WireFormat::Anthropic => "anthropic",
+    }
+}
+
+/// The name of the keys a route sends a model to, for "no key" answers.
+fn routed_name(provider: Provider) -> &'static str {
+    match provider {
+        Provider::OpenAi => "OpenAI (OPENAI keys, as the routing setting sends this model there)",
+        Provider::Anthropic => {
+            "Anthropic (ANTHROPIC keys, as the routing setting sends this model there)"
+        }
+        Provider::Amp => "Amp (AMP keys, as the routing setting sends this model there)",
     }
 }
 

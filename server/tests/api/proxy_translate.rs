@@ -530,3 +530,63 @@ async fn count_tokens_for_an_openai_key_is_an_estimate_answered_by_the_pool() {
     assert_eq!(answer, json!({"input_tokens": size.div_ceil(4)}));
     assert!(upstream.seen().is_empty(), "OpenAI has no count_tokens");
 }
+
+#[tokio::test]
+async fn a_stream_cut_mid_way_ends_in_the_clients_error_event() {
+    let (app, _upstream, token) = routed_app("OPENAI", "sk-cut-openai").await;
+
+    let body = messages_call(
+        &app,
+        &token,
+        json!({"model": "claude-sonnet-4-5", "max_tokens": 10, "stream": true,
+            "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+
+    let events = events(&body);
+    let (name, data) = events.last().unwrap();
+    assert_eq!(name, "error", "{body}");
+    let error: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(error["type"], "error");
+    assert_eq!(error["error"]["type"], "api_error");
+    let text: String = events
+        .iter()
+        .filter_map(|(_, d)| {
+            let v: Value = serde_json::from_str(d).ok()?;
+            v.pointer("/delta/text")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(
+        text,
+        PIECES[..2].concat(),
+        "what arrived before the cut is passed on"
+    );
+    let row = &app.log_rows().await[0];
+    assert_eq!(row.status, "interrupted");
+}
+
+#[tokio::test]
+async fn a_routed_model_without_keys_of_its_provider_is_a_503_naming_the_route() {
+    // Only an OpenAI key: `gpt-4o*` is routed to Anthropic, so that key must not serve it.
+    let (app, upstream, token) = routed_app("OPENAI", "sk-ok-openai-t").await;
+
+    let response = app
+        .v1(
+            "/v1/chat/completions",
+            &token,
+            json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("ANTHROPIC keys"), "{message}");
+    assert!(message.contains("routing"), "{message}");
+    assert!(upstream.seen().is_empty());
+}
