@@ -446,15 +446,13 @@ async fn attempt_once(
             .insert("content-type", HeaderValue::from_static("application/json"));
         return Ok(response);
     }
-    let send = upstream::request(
-        client,
-        key,
-        leg.endpoint,
-        context.query.as_deref(),
-        headers,
-        leg.body.clone(),
-    )
-    .send();
+    // The client's query string belongs to its own API (Claude Code's `?beta=true`).
+    let query = match leg.translation {
+        Some(_) => None,
+        None => context.query.as_deref(),
+    };
+    let send =
+        upstream::request(client, key, leg.endpoint, query, headers, leg.body.clone()).send();
     let answer =
         match tokio::time::timeout(Duration::from_millis(tuning.first_byte_timeout_ms), send).await
         {

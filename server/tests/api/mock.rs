@@ -37,8 +37,9 @@ pub const TOOL_ARGUMENTS: &str = r#"{"city":"Paris"}"#;
 pub const OPENAI_CALL_ID: &str = "call_mock_1";
 pub const ANTHROPIC_CALL_ID: &str = "toolu_mock_1";
 
-/// The tool the mock calls: the first one offered, unless the conversation already ends with
-/// a tool result (then it answers with text).
+/// The tool the mock calls: `get_weather` when it is offered, unless the conversation already
+/// ends with a tool result (then it answers with text). Other tools (a coding agent's) are
+/// never called, so agents get the text answer.
 fn tool_to_call(body: &Value) -> Option<String> {
     let last = body["messages"].as_array()?.last()?;
     let answered = last["role"] == "tool"
@@ -48,11 +49,12 @@ fn tool_to_call(body: &Value) -> Option<String> {
     if answered {
         return None;
     }
-    let tool = body["tools"].as_array()?.first()?;
-    tool.pointer("/function/name")
-        .or_else(|| tool.get("name"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
+    body["tools"]
+        .as_array()?
+        .iter()
+        .filter_map(|tool| tool.pointer("/function/name").or_else(|| tool.get("name")))
+        .find(|name| *name == "get_weather")
+        .map(|_| "get_weather".to_string())
 }
 
 /// The text every answer holds, streamed in these pieces.
