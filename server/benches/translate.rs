@@ -11,7 +11,7 @@ use amp_pool::proxy::translate::{
 use serde_json::json;
 
 fn request_body() -> Vec<u8> {
-    let filler = "The quick brown fox jumps over the lazy dog. ".repeat(8);
+    let filler = "The quick brown fox jumps over the lazy dog. ".repeat(11);
     let body = json!({
         "model": "gpt-4o",
         "messages": [
