@@ -11,6 +11,7 @@ mod m20261126_000003_usage_source;
 mod m20261126_000004_responses;
 mod m20261126_000005_secrets_at_rest;
 mod m20261126_000006_attempt_identity;
+mod m20261126_000007_translation;
 mod m20261126_000009_index_tuning;
 
 /// Runs the AMP Pool migrations in order.
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_responses::Migration),
             Box::new(m20261126_000005_secrets_at_rest::Migration),
             Box::new(m20261126_000006_attempt_identity::Migration),
+            Box::new(m20261126_000007_translation::Migration),
             Box::new(m20261126_000009_index_tuning::Migration),
         ]
     }

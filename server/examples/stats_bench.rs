@@ -85,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
                     error_message: None,
                     usage_source: Default::default(),
                     response_id: None,
+                    route: None,
                     started_at: start + Duration::hours(i64::from(hour)) + Duration::minutes(7),
                 });
                 seeded += 1;

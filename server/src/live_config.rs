@@ -34,6 +34,42 @@ pub const ALERTS_KEY: &str = "alerts";
 pub const METRICS_KEY: &str = "metrics";
 /// Config key of [`NetworkSettings`].
 pub const NETWORK_KEY: &str = "network";
+/// Config key of [`Routing`].
+pub const ROUTING_KEY: &str = "routing";
+
+/// Which provider serves a client model, first match wins. A request whose model matches no
+/// route is served as without routing: by keys of its own format only.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Routing {
+    pub routes: Vec<ModelRoute>,
+}
+
+/// One route: client models matching the glob `match` go to keys of `provider`, with the
+/// model renamed to `model` when it is set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelRoute {
+    #[serde(rename = "match")]
+    pub pattern: String,
+    pub provider: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+impl Routing {
+    /// The first route whose glob matches `model`, with its provider. Patterns and providers
+    /// were checked when the setting was stored, so one that fails here is skipped.
+    pub fn route(&self, model: &str) -> Option<(Provider, &ModelRoute)> {
+        self.routes.iter().find_map(|route| {
+            let pattern = glob::Pattern::new(&route.pattern).ok()?;
+            if !pattern.matches(model) {
+                return None;
+            }
+            Some((route.provider.parse().ok()?, route))
+        })
+    }
+}
 
 /// Which addresses keys (base URLs, proxies) and webhooks may point at.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -400,6 +436,7 @@ pub struct LiveSettings {
     pub alerts: AlertSettings,
     pub metrics: MetricsSettings,
     pub network: NetworkSettings,
+    pub routing: Routing,
 }
 
 /// The current [`LiveSettings`], swapped whole on every reload.

@@ -40,6 +40,13 @@ pub struct Model {
     /// The id of the response an OpenAI Responses call created (`resp_…`), so stateful
     /// follow-ups reach the key that holds it.
     pub response_id: Option<String>,
+    /// For a request a route sent to another provider: the client's format (`openai`,
+    /// `anthropic`); null when it was served as it came.
+    pub client_format: Option<String>,
+    /// For a routed request: the format of the key that served it.
+    pub upstream_format: Option<String>,
+    /// For a routed request: the model the client asked for (`model` is the upstream's).
+    pub client_model: Option<String>,
     pub create_time: DateTimeUtc,
     pub update_time: DateTimeUtc,
 }

@@ -63,7 +63,7 @@ impl RequestLog {
     async fn endpoint(&self) -> &str {
         &self.0.endpoint
     }
-    /// The requested model.
+    /// The model sent upstream (the client's, unless a route renamed it; see `clientModel`).
     async fn model(&self) -> &str {
         &self.0.model
     }
@@ -90,6 +90,19 @@ impl RequestLog {
     /// Of the output tokens, those spent on reasoning (OpenAI models report them).
     async fn reasoning_tokens(&self) -> i64 {
         self.0.reasoning_tokens
+    }
+    /// For a request a route sent to another provider: the client's format (`openai`,
+    /// `anthropic`); null when it was served as it came.
+    async fn client_format(&self) -> Option<&str> {
+        self.0.client_format.as_deref()
+    }
+    /// For a routed request: the format of the key that served it.
+    async fn upstream_format(&self) -> Option<&str> {
+        self.0.upstream_format.as_deref()
+    }
+    /// For a routed request: the model the client asked for (`model` is the upstream's).
+    async fn client_model(&self) -> Option<&str> {
+        self.0.client_model.as_deref()
     }
     /// The id of the response an OpenAI Responses call created (`resp_…`).
     async fn response_id(&self) -> Option<&str> {

@@ -6,7 +6,7 @@ use std::fmt::Display;
 
 use super::{
     AlertSettings, BalanceSettings, HealthTuning, MetricsSettings, ModelCatalog, NetworkSettings,
-    PriceTable, ProxyTuning, RetentionSettings,
+    PriceTable, ProxyTuning, RetentionSettings, Routing,
 };
 
 /// A setting field outside its allowed range; `field` is the path inside the setting's value.
@@ -174,6 +174,31 @@ impl Validate for ModelCatalog {
             within(provider, names.len(), 0, 1000, "models per provider")?;
             for (i, model) in names.iter().enumerate() {
                 name(&format!("{provider}[{i}]"), model)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Validate for Routing {
+    fn validate(&self) -> Result<(), OutOfRange> {
+        within("routes", self.routes.len(), 0, 200, "routes")?;
+        for (i, route) in self.routes.iter().enumerate() {
+            name(&format!("routes[{i}].match"), &route.pattern)?;
+            if let Err(error) = glob::Pattern::new(&route.pattern) {
+                return Err(out_of_range(
+                    format!("routes[{i}].match"),
+                    format!("is not a valid glob ({error}); use * for any characters, ? for one"),
+                ));
+            }
+            if route.provider.parse::<crate::provider::Provider>().is_err() {
+                return Err(out_of_range(
+                    format!("routes[{i}].provider"),
+                    "must be openai, anthropic or amp",
+                ));
+            }
+            if let Some(model) = &route.model {
+                name(&format!("routes[{i}].model"), model)?;
             }
         }
         Ok(())

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{
     ALERTS_KEY, BALANCE_KEY, HEALTH_KEY, LiveSettings, METRICS_KEY, MODELS_KEY, NETWORK_KEY,
-    PRICES_KEY, PROXY_KEY, PriceTable, RETENTION_KEY, ranges::Validate,
+    PRICES_KEY, PROXY_KEY, PriceTable, RETENTION_KEY, ROUTING_KEY, ranges::Validate,
 };
 use crate::{entity::config_entry, error::ServiceError, service::config_entries, vault::Vault};
 
@@ -81,7 +81,7 @@ macro_rules! setting {
 }
 
 /// Every known setting, by key.
-static SETTINGS: [Setting; 9] = [
+static SETTINGS: [Setting; 10] = [
     setting!(ALERTS_KEY, alerts: super::AlertSettings = super::AlertSettings::default(), seeded: false,
         "Webhook alerts: URLs, which events, low-balance thresholds, delivery attempts."),
     setting!(BALANCE_KEY, balance: super::BalanceSettings = super::BalanceSettings::default(), seeded: false,
@@ -100,6 +100,8 @@ static SETTINGS: [Setting; 9] = [
         "How the proxy forwards requests: attempts, timeouts, User-Agent, body size."),
     setting!(RETENTION_KEY, retention: super::RetentionSettings = super::RetentionSettings::default(), seeded: false,
         "How long raw request log rows are kept."),
+    setting!(ROUTING_KEY, routing: super::Routing = super::Routing::default(), seeded: false,
+        "Client models served by another provider's keys (translated between OpenAI and Anthropic formats): {\"routes\": [{\"match\": \"gpt-4o*\", \"provider\": \"anthropic\", \"model\": \"claude-sonnet-4-5\"}]}, first match wins."),
 ];
 
 /// Every known setting, by key.
@@ -298,6 +300,47 @@ mod tests {
             ),
             "alerts.webhooks[0]"
         );
+    }
+
+    #[test]
+    fn routing_takes_the_issue_shape_and_names_a_bad_glob_or_provider() {
+        let live = LiveSettings::default();
+        let routing = json!({"routes": [
+            {"match": "gpt-4o*", "provider": "anthropic", "model": "claude-sonnet-4-5"},
+            {"match": "claude-*", "provider": "openai"}]});
+        assert!(check(ROUTING_KEY, &routing, &live).is_ok());
+        let field = |value| match check(ROUTING_KEY, &value, &live) {
+            Err(ServiceError::InvalidInput { field, .. }) => field,
+            other => format!("{other:?}"),
+        };
+        assert_eq!(
+            field(json!({"routes": [{"match": "gpt-[", "provider": "openai"}]})),
+            "routing.routes[0].match"
+        );
+        assert_eq!(
+            field(json!({"routes": [{"match": "x", "provider": "openai"},
+                {"match": "gpt-*", "provider": "google"}]})),
+            "routing.routes[1].provider"
+        );
+        assert_eq!(
+            field(json!({"routes": [{"glob": "x", "provider": "openai"}]})),
+            "routing.routes[0].glob"
+        );
+    }
+
+    #[test]
+    fn the_first_matching_route_wins() {
+        let routing: super::super::Routing = serde_json::from_value(json!({"routes": [
+            {"match": "gpt-4o*", "provider": "anthropic", "model": "claude-sonnet-4-5"},
+            {"match": "gpt-*", "provider": "amp"}]}))
+        .expect("routing");
+        let (provider, route) = routing.route("gpt-4o-mini").expect("a route");
+        assert_eq!(provider, crate::provider::Provider::Anthropic);
+        assert_eq!(route.model.as_deref(), Some("claude-sonnet-4-5"));
+        let (provider, route) = routing.route("gpt-5").expect("a route");
+        assert_eq!(provider, crate::provider::Provider::Amp);
+        assert_eq!(route.model, None);
+        assert!(routing.route("claude-opus-4-5").is_none());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::{
     live_config::LiveSettings,
     metrics::Metrics,
     pool::{KeyPool, Owner, PoolKey},
-    recorder::{AttemptRecord, AttemptStatus, Recorder, UsageSource},
+    recorder::{AttemptRecord, AttemptStatus, Recorder, RouteFacts, UsageSource},
     usage::Usage,
 };
 
@@ -35,6 +35,8 @@ pub struct RequestContext {
     pub pool: Arc<KeyPool>,
     /// The client's query string, passed on upstream.
     pub query: Option<Box<str>>,
+    /// Set when a route sent the request to another provider (`model` is then the upstream's).
+    pub route: Option<RouteFacts>,
 }
 
 /// How an attempt ended.
@@ -189,6 +191,7 @@ impl Attempt {
             error_message: outcome.error_message,
             usage_source,
             response_id: outcome.response_id,
+            route: context.route.clone(),
             started_at: self.started_at,
         });
     }

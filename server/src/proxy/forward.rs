@@ -23,12 +23,18 @@ use super::{
     route::Route,
     stream::TappedStream,
     tap::{StreamTap, answer_facts},
+    translate::{
+        errors,
+        plan::{self, Leg},
+        stream::{StreamTranslator, Translated},
+    },
     upstream::{self, diagnose},
 };
 use crate::{
     events::{KeyEvent, KeyEventKind},
     pool::{Criteria, Failure, PoolKey, Verdict, WireFormat},
-    recorder::AttemptStatus,
+    provider::Provider,
+    recorder::{AttemptStatus, RouteFacts},
     state::AppState,
 };
 
@@ -182,8 +188,20 @@ async fn serve(state: AppState, arrival: Arrival<'_>, seen: &mut Seen) -> Respon
     if let Err(denied) = state.access.authorize(&token, &request.model) {
         return ProxyError::from(denied).into_response(format);
     }
+    let leg = match plan::plan(&live.routing, endpoint, &request) {
+        Ok(leg) => leg,
+        Err(error) => return error.into_response(format),
+    };
+    // The log prices what the upstream served, so it names the upstream's model.
+    let model = leg.model.clone();
 
+    let route = leg.routed.then(|| RouteFacts {
+        client_format: format_str(format),
+        upstream_format: format_str(leg.format),
+        client_model: Arc::from(request.model.as_str()),
+    });
     let context = Arc::new(RequestContext {
+        route,
         request_id,
         endpoint,
         model,
@@ -202,6 +220,7 @@ async fn serve(state: AppState, arrival: Arrival<'_>, seen: &mut Seen) -> Respon
         &state,
         &context,
         &request,
+        &leg,
         &headers,
         &mut upstream_time,
         &mut seen.key_id,
@@ -257,6 +276,7 @@ async fn attempts(
     state: &AppState,
     context: &Arc<RequestContext>,
     request: &ClientRequest,
+    leg: &Leg,
     headers: &HeaderMap,
     upstream_time: &mut Duration,
     last_key: &mut Option<i32>,
@@ -285,11 +305,11 @@ async fn attempts(
             Route::Pinned(key) if tried.is_empty() => Ok(key.clone()),
             Route::Pinned(_) => break,
             Route::Free { sticky, .. } => snapshot.pick(
-                format,
+                leg.format,
                 &Criteria {
                     tried: &tried,
                     now_ms,
-                    only: context.endpoint.only_provider(),
+                    only: leg.only,
                     prefer: *sticky,
                 },
             ),
@@ -298,8 +318,11 @@ async fn attempts(
             Ok(key) => key,
             Err(why) => {
                 if last.is_none() {
-                    return ProxyError::unavailable(why.message(format_name(context.endpoint)))
-                        .into_response(format);
+                    let name = match leg.only.filter(|_| leg.routed) {
+                        Some(provider) => routed_name(provider),
+                        None => format_name(context.endpoint),
+                    };
+                    return ProxyError::unavailable(why.message(name)).into_response(format);
                 }
                 break;
             }
@@ -317,6 +340,7 @@ async fn attempts(
             state,
             context,
             request,
+            leg,
             headers,
             attempt,
             &key,
@@ -351,6 +375,25 @@ async fn attempts(
     }
 }
 
+/// A format's name in the log.
+fn format_str(format: WireFormat) -> &'static str {
+    match format {
+        WireFormat::OpenAi => "openai",
+        WireFormat::Anthropic => "anthropic",
+    }
+}
+
+/// The name of the keys a route sends a model to, for "no key" answers.
+fn routed_name(provider: Provider) -> &'static str {
+    match provider {
+        Provider::OpenAi => "OpenAI (OPENAI keys, as the routing setting sends this model there)",
+        Provider::Anthropic => {
+            "Anthropic (ANTHROPIC keys, as the routing setting sends this model there)"
+        }
+        Provider::Amp => "Amp (AMP keys, as the routing setting sends this model there)",
+    }
+}
+
 /// The name of the keys an endpoint needs, for "no key" answers.
 fn format_name(endpoint: Endpoint) -> &'static str {
     match (endpoint.format(), endpoint.only_provider()) {
@@ -364,10 +407,12 @@ fn format_name(endpoint: Endpoint) -> &'static str {
 /// that another key would not change); `Err` means try another key. `previous` is how the
 /// last key failed for this request: the same failure again is the request's fault, so it is
 /// answered at once and not held against this key.
+#[allow(clippy::too_many_arguments)]
 async fn attempt_once(
     state: &AppState,
     context: &Arc<RequestContext>,
     request: &ClientRequest,
+    leg: &Leg,
     headers: &HeaderMap,
     mut attempt: Attempt,
     key: &Arc<PoolKey>,
@@ -388,15 +433,28 @@ async fn attempt_once(
             "the key's HTTP client could not be built".into(),
         ));
     };
-    let send = upstream::request(
-        client,
-        key,
-        context.endpoint,
-        context.query.as_deref(),
-        headers,
-        request.upstream_body.clone(),
-    )
-    .send();
+    if leg.translation.is_some() && leg.endpoint == Endpoint::CountTokens {
+        // OpenAI has no count_tokens: answer an estimate, documented as one.
+        attempt.finish(
+            AttemptStatus::Success,
+            Outcome {
+                http_status: Some(200),
+                ..Outcome::default()
+            },
+        );
+        let mut response = plan::estimated_count(&request.upstream_body).into_response();
+        response
+            .headers_mut()
+            .insert("content-type", HeaderValue::from_static("application/json"));
+        return Ok(response);
+    }
+    // The client's query string belongs to its own API (Claude Code's `?beta=true`).
+    let query = match leg.translation {
+        Some(_) => None,
+        None => context.query.as_deref(),
+    };
+    let send =
+        upstream::request(client, key, leg.endpoint, query, headers, leg.body.clone()).send();
     let answer =
         match tokio::time::timeout(Duration::from_millis(tuning.first_byte_timeout_ms), send).await
         {
@@ -466,6 +524,10 @@ async fn attempt_once(
             AttemptStatus::Error,
             Outcome::failed(Some(status.as_u16()), diagnosis.error_type, message),
         );
+        let (status, body) = match &leg.translation {
+            Some(translation) => errors::translate(status, &body, translation.client),
+            None => (status, body),
+        };
         if !diagnosis.retry {
             return Ok((status, passed, body).into_response());
         }
@@ -519,10 +581,11 @@ async fn attempt_once(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
     if request.stream && is_event_stream {
-        let dialect = context.endpoint.dialect();
+        let dialect = leg.endpoint.dialect();
         let tap = StreamTap::new(
             dialect,
-            !request.client_wants_usage,
+            // A translated stream needs the usage chunk; the translator decides what to show.
+            leg.translation.is_none() && !request.client_wants_usage,
             tuning.max_sse_event_bytes,
         );
         let body = TappedStream::new(
@@ -535,7 +598,14 @@ async fn attempt_once(
             attempt,
             state.metrics.clone(),
         );
-        let mut response = (status, passed, Body::from_stream(body)).into_response();
+        let body = match &leg.translation {
+            Some(translation) => Body::from_stream(Translated::new(
+                body,
+                StreamTranslator::new(translation.direction()),
+            )),
+            None => Body::from_stream(body),
+        };
+        let mut response = (status, passed, body).into_response();
         response
             .headers_mut()
             .insert("cache-control", HeaderValue::from_static("no-cache"));
@@ -547,7 +617,21 @@ async fn attempt_once(
             let (usage, response_id) = if context.endpoint == Endpoint::CountTokens {
                 Default::default()
             } else {
-                answer_facts(context.endpoint.dialect(), &body)
+                answer_facts(leg.endpoint.dialect(), &body)
+            };
+            let body = match &leg.translation {
+                None => body,
+                Some(translation) => match translation.answer(&body) {
+                    Some(body) => body,
+                    None => {
+                        let message = "the upstream's answer could not be translated";
+                        attempt.finish(
+                            AttemptStatus::Error,
+                            Outcome::failed(Some(status.as_u16()), "untranslatable", message),
+                        );
+                        return Ok(ProxyError::bad_gateway(message.into()).into_response(format));
+                    }
+                },
             };
             attempt.finish(
                 AttemptStatus::Success,

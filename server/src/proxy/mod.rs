@@ -15,6 +15,7 @@ mod session;
 mod sse;
 mod stream;
 mod tap;
+pub mod translate;
 mod upstream;
 
 use axum::{

@@ -128,6 +128,7 @@ async fn serve(
     };
     let live = state.live.current();
     let context = Arc::new(RequestContext {
+        route: None,
         request_id,
         endpoint,
         model: owner.model.clone(),

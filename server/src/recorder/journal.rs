@@ -17,7 +17,7 @@ use std::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{AttemptRecord, AttemptStatus, UsageSource};
+use super::{AttemptRecord, AttemptStatus, RouteFacts, UsageSource};
 use crate::{provider::Provider, proxy::Endpoint, usage::Usage};
 
 /// The committed head is compacted away once it is this large (and larger than the tail).
@@ -76,6 +76,12 @@ pub struct StoredAttempt {
     reasoning: i64,
     #[serde(default)]
     response_id: Option<String>,
+    #[serde(default)]
+    client_format: Option<String>,
+    #[serde(default)]
+    upstream_format: Option<String>,
+    #[serde(default)]
+    client_model: Option<String>,
     started_at: DateTime<Utc>,
 }
 
@@ -107,6 +113,9 @@ impl From<&AttemptRecord> for StoredAttempt {
             usage_source: record.usage_source.as_str().to_string(),
             reasoning: record.usage.reasoning,
             response_id: record.response_id.clone(),
+            client_format: record.route.as_ref().map(|r| r.client_format.to_string()),
+            upstream_format: record.route.as_ref().map(|r| r.upstream_format.to_string()),
+            client_model: record.route.as_ref().map(|r| r.client_model.to_string()),
             started_at: record.started_at,
         }
     }
@@ -169,6 +178,18 @@ impl From<StoredAttempt> for AttemptRecord {
             error_message: stored.error_message,
             usage_source,
             response_id: stored.response_id,
+            route: match (
+                stored.client_format,
+                stored.upstream_format,
+                stored.client_model,
+            ) {
+                (Some(client), Some(upstream), Some(model)) => Some(RouteFacts {
+                    client_format: known(&client, ["openai", "anthropic"]),
+                    upstream_format: known(&upstream, ["openai", "anthropic"]),
+                    client_model: model.into(),
+                }),
+                _ => None,
+            },
             started_at: stored.started_at,
         }
     }
@@ -382,6 +403,11 @@ mod tests {
             error_message: None,
             usage_source: UsageSource::Estimated,
             response_id: Some("resp_1".into()),
+            route: Some(RouteFacts {
+                client_format: "openai",
+                upstream_format: "anthropic",
+                client_model: Arc::from("gpt-4o"),
+            }),
             started_at: Utc::now(),
         };
         Entry::Attempt(Box::new((&record).into()))
@@ -418,6 +444,15 @@ mod tests {
         assert_eq!(record.usage_source, UsageSource::Estimated);
         assert_eq!(record.usage.total(), 33);
         assert_eq!((record.cost, record.attempt), (77, 1));
+        let route = record.route.expect("the route is kept");
+        assert_eq!(
+            (
+                route.client_format,
+                route.upstream_format,
+                &*route.client_model
+            ),
+            ("openai", "anthropic", "gpt-4o")
+        );
     }
 
     #[test]

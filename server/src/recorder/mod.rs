@@ -110,7 +110,20 @@ pub struct AttemptRecord {
     pub usage_source: UsageSource,
     /// The id of the response a Responses call created, when it created one.
     pub response_id: Option<String>,
+    /// How a routed request crossed providers; `None` when it was served as it came.
+    pub route: Option<RouteFacts>,
     pub started_at: DateTime<Utc>,
+}
+
+/// A routed request's client side: `model` in the record is the upstream's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteFacts {
+    /// `openai` or `anthropic`.
+    pub client_format: &'static str,
+    /// The format of the key that served it.
+    pub upstream_format: &'static str,
+    /// The model the client asked for.
+    pub client_model: Arc<str>,
 }
 
 /// What the writer is asked to do.

@@ -359,6 +359,7 @@ mod tests {
             error_message: None,
             usage_source: Default::default(),
             response_id: None,
+            route: None,
             started_at: Utc
                 .with_ymd_and_hms(2026, 11, 26, hour, 30, 0)
                 .single()

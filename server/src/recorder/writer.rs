@@ -565,6 +565,9 @@ fn log_row(record: &AttemptRecord) -> api_request_log::ActiveModel {
         error_message: Set(record.error_message.clone()),
         usage_source: Set(record.usage_source.as_str().to_string()),
         response_id: Set(record.response_id.clone()),
+        client_format: Set(record.route.as_ref().map(|r| r.client_format.to_string())),
+        upstream_format: Set(record.route.as_ref().map(|r| r.upstream_format.to_string())),
+        client_model: Set(record.route.as_ref().map(|r| r.client_model.to_string())),
         create_time: Set(record.started_at),
         update_time: Set(Utc::now()),
         ..Default::default()

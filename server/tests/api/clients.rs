@@ -25,6 +25,7 @@ use tokio::{
 
 use crate::{
     helpers::TestApp,
+    mock::{MockUpstream, OPENAI_USAGE, PIECES},
     mock_agents::{
         AGENT_ANTHROPIC_USAGE, AGENT_RESPONSES_USAGE, AgentCall, AgentUpstream, Wall, agent_text,
     },
@@ -247,6 +248,72 @@ async fn claude_code_answers_through(route: Route) {
     // claude-sonnet-4-5 per million: 31 × $3 + 17 × $15 + 211 × $3.75 + 1234 × $0.30.
     assert_eq!(row.cost, 93_000 + 255_000 + 791_250 + 370_200);
     assert_eq!(row.usage_source, "reported");
+}
+
+#[tokio::test]
+#[ignore = "needs the Claude Code CLI from npm; scripts/test installs it and runs this test"]
+async fn claude_code_answers_through_an_openai_key_when_routing_sends_claude_there() {
+    let app = TestApp::spawn().await;
+    let upstream = MockUpstream::start().await;
+    app.add_key(
+        "OPENAI",
+        "sk-ok-openai-cc",
+        json!({"baseUrl": upstream.url}),
+    )
+    .await;
+    let routed = app
+        .graphql(
+            "mutation($v: JSON!) { setConfig(key: \"routing\", value: $v) { key } }",
+            json!({"v": {"routes": [{"match": "claude-*", "provider": "openai", "model": "gpt-4o"}]}}),
+        )
+        .await;
+    assert!(routed["errors"].is_null(), "{routed}");
+    let token = app.client_token(json!({})).await;
+    let home = tempfile::tempdir().unwrap();
+
+    let stdout = claude(&app, &token, home.path(), &["-p", "Say hi"]).await;
+
+    assert_eq!(stdout.trim(), PIECES.concat());
+    // Claude Code's tool-heavy streamed request, translated into a chat completion.
+    let seen = upstream.seen();
+    assert!(!seen.is_empty());
+    for call in &seen {
+        assert_eq!(call.path, "/v1/chat/completions");
+        assert_eq!(call.query, None, "Claude Code's ?beta=true is not OpenAI's");
+        assert_eq!(call.body["model"], "gpt-4o");
+    }
+    let main = &seen[0];
+    assert_eq!(main.body["stream"], true);
+    assert_eq!(main.body["stream_options"]["include_usage"], true);
+    assert!(
+        main.body["tools"].as_array().is_some_and(|t| t.len() > 3),
+        "{}",
+        main.body["tools"]
+    );
+    assert_eq!(main.body["messages"][0]["role"], "system");
+    let rows = app.log_rows().await;
+    assert_eq!(rows.len(), seen.len());
+    let (prompt, completion, cached) = OPENAI_USAGE;
+    for row in &rows {
+        assert_eq!(
+            (
+                row.status.as_str(),
+                row.provider.as_str(),
+                row.model.as_str()
+            ),
+            ("success", "openai", "gpt-4o")
+        );
+        assert!(
+            row.client_model
+                .as_deref()
+                .is_some_and(|m| m.starts_with("claude-")),
+            "{row:?}"
+        );
+        assert_eq!(
+            (row.input_tokens, row.cache_read_tokens, row.output_tokens),
+            (prompt - cached, cached, completion)
+        );
+    }
 }
 
 #[tokio::test]

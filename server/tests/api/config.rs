@@ -79,7 +79,8 @@ async fn every_known_setting_is_listed_with_its_value_in_force_even_when_never_s
             "models",
             "network",
             "proxy",
-            "retention"
+            "retention",
+            "routing"
         ]
     );
     let proxy = configs.iter().find(|c| c["key"] == "proxy").unwrap();

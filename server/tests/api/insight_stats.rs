@@ -59,6 +59,7 @@ fn record(
         error_message: None,
         usage_source: Default::default(),
         response_id: None,
+        route: None,
         started_at,
     }
 }

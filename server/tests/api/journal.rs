@@ -108,6 +108,7 @@ fn record(n: usize, token: i32) -> AttemptRecord {
         error_message: None,
         usage_source: Default::default(),
         response_id: None,
+        route: None,
         started_at: Utc::now(),
     }
 }

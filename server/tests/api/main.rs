@@ -33,6 +33,7 @@ mod proxy_formats;
 mod proxy_hostile;
 mod proxy_identity;
 mod proxy_responses;
+mod proxy_translate;
 mod recorder;
 mod rollups;
 mod schema;

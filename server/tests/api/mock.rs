@@ -31,6 +31,32 @@ use tokio::{
 pub const OPENAI_USAGE: (i64, i64, i64) = (120, 30, 100);
 /// What Anthropic-format answers report: input, output, cache creation, cache read.
 pub const ANTHROPIC_USAGE: (i64, i64, i64, i64) = (50, 20, 200, 1000);
+/// The arguments of the tool call the mock makes when a request offers tools.
+pub const TOOL_ARGUMENTS: &str = r#"{"city":"Paris"}"#;
+/// The id of that call (each format's own style).
+pub const OPENAI_CALL_ID: &str = "call_mock_1";
+pub const ANTHROPIC_CALL_ID: &str = "toolu_mock_1";
+
+/// The tool the mock calls: `get_weather` when it is offered, unless the conversation already
+/// ends with a tool result (then it answers with text). Other tools (a coding agent's) are
+/// never called, so agents get the text answer.
+fn tool_to_call(body: &Value) -> Option<String> {
+    let last = body["messages"].as_array()?.last()?;
+    let answered = last["role"] == "tool"
+        || last["content"]
+            .as_array()
+            .is_some_and(|blocks| blocks.iter().any(|b| b["type"] == "tool_result"));
+    if answered {
+        return None;
+    }
+    body["tools"]
+        .as_array()?
+        .iter()
+        .filter_map(|tool| tool.pointer("/function/name").or_else(|| tool.get("name")))
+        .find(|name| *name == "get_weather")
+        .map(|_| "get_weather".to_string())
+}
+
 /// The text every answer holds, streamed in these pieces.
 pub const PIECES: [&str; 3] = ["Hello", " from", " the mock"];
 
@@ -42,6 +68,8 @@ pub struct Seen {
     pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Value,
+    /// The body's bytes as they arrived.
+    pub raw: Bytes,
 }
 
 #[derive(Default)]
@@ -250,8 +278,10 @@ pub(crate) fn record_call(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Value {
+    let raw = body.clone();
     let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     shared.seen.lock().unwrap().push(Seen {
+        raw,
         method: method.to_string(),
         path: uri.path().to_string(),
         query: uri.query().map(str::to_string),
@@ -304,6 +334,9 @@ async fn openai(
     if behaviour == "overflow" {
         usage = json!({"prompt_tokens": i64::MAX, "completion_tokens": 10, "total_tokens": i64::MAX,
                        "prompt_tokens_details": {"cached_tokens": -1}});
+    }
+    if let Some(tool) = tool_to_call(&body) {
+        return openai_tool_call(&body, &model, &tool, usage);
     }
     if body["stream"] != true || behaviour == "jsononly" {
         let mut response = axum::Json(json!({
@@ -421,6 +454,9 @@ async fn anthropic(
         .unwrap_or("claude-sonnet-4-5")
         .to_string();
     let (input, output, cache_creation, cache_read) = ANTHROPIC_USAGE;
+    if let Some(tool) = tool_to_call(&body) {
+        return anthropic_tool_call(&body, &model, &tool);
+    }
     if body["stream"] != true {
         return axum::Json(json!({
             "id": "msg_mock", "type": "message", "role": "assistant", "model": model,
@@ -462,6 +498,105 @@ async fn anthropic(
         )
         .await;
         send(&mut sender, event("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": output}}))).await;
+        send(
+            &mut sender,
+            event("message_stop", json!({"type": "message_stop"})),
+        )
+        .await;
+    })
+}
+
+/// An OpenAI answer that calls `tool`, whole or streamed (arguments in two pieces).
+fn openai_tool_call(body: &Value, model: &str, tool: &str, usage: Value) -> Response {
+    let call = json!({"id": OPENAI_CALL_ID, "type": "function",
+        "function": {"name": tool, "arguments": TOOL_ARGUMENTS}});
+    if body["stream"] != true {
+        return axum::Json(json!({
+            "id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": null,
+                "tool_calls": [call]}, "finish_reason": "tool_calls"}],
+            "usage": usage,
+        }))
+        .into_response();
+    }
+    let include_usage = body["stream_options"]["include_usage"] == true;
+    let (model, tool) = (model.to_string(), tool.to_string());
+    stream_body(move |mut sender| async move {
+        let chunk = |delta: Value, finish: Value| {
+            let chunk = json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1, "model": model,
+                               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+            format!("data: {chunk}\n\n")
+        };
+        let (first, second) = TOOL_ARGUMENTS.split_at(5);
+        send(&mut sender, chunk(json!({"role": "assistant", "content": null, "tool_calls": [
+            {"index": 0, "id": OPENAI_CALL_ID, "type": "function", "function": {"name": tool, "arguments": ""}}]}), Value::Null)).await;
+        for piece in [first, second] {
+            send(
+                &mut sender,
+                chunk(
+                    json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}),
+                    Value::Null,
+                ),
+            )
+            .await;
+        }
+        send(&mut sender, chunk(json!({}), json!("tool_calls"))).await;
+        if include_usage {
+            let last = json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1, "model": model,
+                              "choices": [], "usage": usage});
+            send(&mut sender, format!("data: {last}\n\n")).await;
+        }
+        send(&mut sender, "data: [DONE]\n\n".into()).await;
+    })
+}
+
+/// An Anthropic answer that calls `tool`, whole or streamed (arguments in two pieces).
+fn anthropic_tool_call(body: &Value, model: &str, tool: &str) -> Response {
+    let (input, output, cache_creation, cache_read) = ANTHROPIC_USAGE;
+    let arguments: Value = serde_json::from_str(TOOL_ARGUMENTS).unwrap();
+    if body["stream"] != true {
+        return axum::Json(json!({
+            "id": "msg_mock", "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "text", "text": "Let me check."},
+                        {"type": "tool_use", "id": ANTHROPIC_CALL_ID, "name": tool, "input": arguments}],
+            "stop_reason": "tool_use", "stop_sequence": null,
+            "usage": {"input_tokens": input, "output_tokens": output,
+                      "cache_creation_input_tokens": cache_creation, "cache_read_input_tokens": cache_read},
+        }))
+        .into_response();
+    }
+    let (model, tool) = (model.to_string(), tool.to_string());
+    stream_body(move |mut sender| async move {
+        let event = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
+        send(&mut sender, event("message_start", json!({"type": "message_start", "message": {
+            "id": "msg_mock", "type": "message", "role": "assistant", "model": model, "content": [],
+            "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": input, "output_tokens": 1,
+                      "cache_creation_input_tokens": cache_creation, "cache_read_input_tokens": cache_read}}}))).await;
+        send(&mut sender, event("content_block_start", json!({"type": "content_block_start", "index": 0,
+            "content_block": {"type": "tool_use", "id": ANTHROPIC_CALL_ID, "name": tool, "input": {}}}))).await;
+        let (first, second) = TOOL_ARGUMENTS.split_at(5);
+        for piece in [first, second] {
+            send(
+                &mut sender,
+                event(
+                    "content_block_delta",
+                    json!({"type": "content_block_delta", "index": 0,
+                "delta": {"type": "input_json_delta", "partial_json": piece}}),
+                ),
+            )
+            .await;
+        }
+        send(
+            &mut sender,
+            event(
+                "content_block_stop",
+                json!({"type": "content_block_stop", "index": 0}),
+            ),
+        )
+        .await;
+        send(&mut sender, event("message_delta", json!({"type": "message_delta",
+            "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": {"output_tokens": output}}))).await;
         send(
             &mut sender,
             event("message_stop", json!({"type": "message_stop"})),

@@ -401,6 +401,7 @@ async fn a_record_with_oversized_text_is_cut_to_its_columns_and_the_batch_lands(
         error_message: Some(message.to_string()),
         usage_source: Default::default(),
         response_id: None,
+        route: None,
         started_at: chrono::Utc::now(),
     };
 

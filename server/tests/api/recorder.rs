@@ -62,6 +62,7 @@ async fn records_that_overflow_the_queue_are_written_before_flush_returns() {
             error_message: None,
             usage_source: Default::default(),
             response_id: None,
+            route: None,
             started_at: Utc::now(),
         });
     }

@@ -31,6 +31,16 @@ async fn the_official_sdks_get_answers_and_parse_errors() {
         json!({"baseUrl": upstream.url}),
     )
     .await;
+    // Two model names that only routing serves: each through the other format's key.
+    let routed = app
+        .graphql(
+            "mutation($v: JSON!) { setConfig(key: \"routing\", value: $v) { key } }",
+            json!({"v": {"routes": [
+                {"match": "translated-gpt*", "provider": "anthropic", "model": "claude-sonnet-4-5"},
+                {"match": "translated-claude*", "provider": "openai", "model": "gpt-4o"}]}}),
+        )
+        .await;
+    assert!(routed["errors"].is_null(), "{routed}");
     let token = app.client_token(json!({})).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/check.py");
     let url = app.url("");
@@ -67,9 +77,9 @@ async fn the_official_sdks_get_answers_and_parse_errors() {
             "count_tokens"
         ]
         .map(count),
-        [3, 3, 1, 2, 1]
+        [8, 3, 1, 6, 1]
     );
-    assert_eq!(rows.len(), 10);
+    assert_eq!(rows.len(), 19);
     assert!(rows.iter().all(|r| r.status == "success"));
     let (input, cached, output, reasoning) = RESPONSES_USAGE;
     for row in rows.iter().filter(|r| r.endpoint == "responses") {
@@ -83,6 +93,38 @@ async fn the_official_sdks_get_answers_and_parse_errors() {
             (input - cached, cached, output, reasoning),
             "{row:?}"
         );
+    }
+    // Translated calls log the upstream's model, its real tokens and their cost.
+    let through_anthropic: Vec<_> = rows
+        .iter()
+        .filter(|r| r.endpoint == "chat_completions" && r.provider == "anthropic")
+        .collect();
+    assert_eq!(through_anthropic.len(), 5);
+    for row in through_anthropic {
+        assert_eq!(row.model, "claude-sonnet-4-5");
+        assert_eq!(
+            (
+                row.input_tokens,
+                row.output_tokens,
+                row.cache_creation_tokens,
+                row.cache_read_tokens
+            ),
+            (50, 20, 200, 1000)
+        );
+        assert_eq!(row.cost, 1_500_000);
+    }
+    let through_openai: Vec<_> = rows
+        .iter()
+        .filter(|r| r.endpoint == "messages" && r.provider == "openai")
+        .collect();
+    assert_eq!(through_openai.len(), 4);
+    for row in through_openai {
+        assert_eq!(row.model, "gpt-4o");
+        assert_eq!(
+            (row.input_tokens, row.cache_read_tokens, row.output_tokens),
+            (20, 100, 30)
+        );
+        assert_eq!(row.cost, 475_000);
     }
     let embeddings = rows.iter().find(|r| r.endpoint == "embeddings").unwrap();
     assert_eq!(

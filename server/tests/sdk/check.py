@@ -4,6 +4,7 @@ Run by the `official_sdks` integration test against a server and mock upstream i
 AMP_POOL_URL is the server, AMP_POOL_TOKEN a client token. Any failed check raises.
 """
 
+import json
 import os
 
 import anthropic
@@ -116,7 +117,97 @@ def check_anthropic():
         assert error.body["error"]["type"] == "authentication_error", error.body
 
 
+WEATHER = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+ASK = {"role": "user", "content": "Weather in Paris?"}
+
+
+def check_openai_through_anthropic():
+    """`translated-gpt` is routed to an ANTHROPIC key: the OpenAI SDK must not notice."""
+    client = openai.OpenAI(base_url=f"{BASE}/v1", api_key=TOKEN, max_retries=0)
+    model = "translated-gpt"
+
+    answer = client.chat.completions.create(model=model, messages=MESSAGES)
+    assert answer.choices[0].message.content == TEXT, answer
+    assert answer.model == model, answer.model
+    # Anthropic's 50 input + 200 cache writes + 1000 cache reads, 20 output.
+    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens) == (1250, 20), answer.usage
+    assert answer.usage.prompt_tokens_details.cached_tokens == 1000, answer.usage
+
+    chunks = list(
+        client.chat.completions.create(
+            model=model, messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+        )
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == TEXT, text
+    usage = [c.usage for c in chunks if c.usage is not None]
+    assert len(usage) == 1 and usage[0].prompt_tokens == 1250, usage
+
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": WEATHER}}]
+    called = client.chat.completions.create(model=model, messages=[ASK], tools=tools)
+    assert called.choices[0].finish_reason == "tool_calls", called
+    call = called.choices[0].message.tool_calls[0]
+    assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {"city": "Paris"}, call
+
+    pieces = {}
+    for chunk in client.chat.completions.create(model=model, messages=[ASK], tools=tools, stream=True):
+        for delta in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            entry = pieces.setdefault(delta.index, {"id": None, "arguments": ""})
+            entry["id"] = delta.id or entry["id"]
+            entry["arguments"] += delta.function.arguments or ""
+    assert list(pieces) == [0] and json.loads(pieces[0]["arguments"]) == {"city": "Paris"}, pieces
+
+    answer = client.chat.completions.create(
+        model=model,
+        tools=tools,
+        messages=[
+            ASK,
+            called.choices[0].message.model_dump(exclude_none=True),
+            {"role": "tool", "tool_call_id": call.id, "content": "18C"},
+        ],
+    )
+    assert answer.choices[0].message.content == TEXT, answer
+
+
+def check_anthropic_through_openai():
+    """`translated-claude` is routed to an OPENAI key: the Anthropic SDK must not notice."""
+    client = anthropic.Anthropic(base_url=BASE, api_key=TOKEN, max_retries=0)
+    model = "translated-claude"
+
+    message = client.messages.create(model=model, max_tokens=64, messages=MESSAGES)
+    assert message.content[0].text == TEXT and message.stop_reason == "end_turn", message
+    # OpenAI's 120 prompt tokens of which 100 cached, 30 completion.
+    assert (message.usage.input_tokens, message.usage.cache_read_input_tokens) == (20, 100), message.usage
+
+    with client.messages.stream(model=model, max_tokens=64, messages=MESSAGES) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == TEXT, text
+    assert (final.usage.input_tokens, final.usage.output_tokens) == (20, 30), final.usage
+
+    tools = [{"name": "get_weather", "input_schema": WEATHER}]
+    with client.messages.stream(model=model, max_tokens=64, messages=[ASK], tools=tools) as stream:
+        called = stream.get_final_message()
+    assert called.stop_reason == "tool_use", called
+    use = [b for b in called.content if b.type == "tool_use"][0]
+    assert use.name == "get_weather" and use.input == {"city": "Paris"}, use
+
+    answer = client.messages.create(
+        model=model,
+        max_tokens=64,
+        tools=tools,
+        messages=[
+            ASK,
+            {"role": "assistant", "content": [b.model_dump() for b in called.content]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "18C"}]},
+        ],
+    )
+    assert answer.content[0].text == TEXT, answer
+
+
 check_openai()
 check_openai_responses_and_embeddings()
 check_anthropic()
+check_openai_through_anthropic()
+check_anthropic_through_openai()
 print("all SDK checks passed")

@@ -41,6 +41,10 @@ export function LogDrawer({ log, onClose, onOpen }: { log: LogFieldsFragment | n
               item(t('logs.provider'), <Tag>{log.provider}</Tag>),
               item(t('logs.endpoint'), log.endpoint),
               item(t('logs.model'), log.model),
+              // A routed request: what the client asked for, and the translation it went through.
+              ...(log.clientModel
+                ? [item(t('logs.routedFrom'), `${log.clientModel} (${log.clientFormat ?? '?'} → ${log.upstreamFormat ?? '?'})`)]
+                : []),
               ...(log.responseId
                 ? [item(t('logs.responseId'), <Typography.Text copyable className="mono">{log.responseId}</Typography.Text>)]
                 : []),

@@ -15,6 +15,9 @@ export const LogFieldsFragment = graphql(`
     provider
     endpoint
     model
+    clientModel
+    clientFormat
+    upstreamFormat
     isStream
     inputTokens
     outputTokens
