@@ -100,6 +100,7 @@ async fn main() -> anyhow::Result<()> {
             error_message: None,
             usage_source: Default::default(),
             response_id: None,
+            route: None,
             started_at: start + Duration::milliseconds(i64::from(n) * 10),
         });
         if n % 1_000 == 999 {
