@@ -50,11 +50,33 @@ pub struct Routing {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelRoute {
-    #[serde(rename = "match")]
-    pub pattern: String,
+    #[serde(rename = "match", deserialize_with = "compiled_glob")]
+    pub pattern: Glob,
     pub provider: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+}
+
+/// A route's glob as written, compiled once when the setting is read rather than per request;
+/// `None` when it does not compile (the setting's check refuses such a glob when stored).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Glob {
+    pub text: String,
+    #[serde(skip)]
+    compiled: Option<glob::Pattern>,
+}
+
+impl Glob {
+    pub fn new(text: impl Into<String>) -> Self {
+        let text = text.into();
+        let compiled = glob::Pattern::new(&text).ok();
+        Self { text, compiled }
+    }
+}
+
+fn compiled_glob<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Glob, D::Error> {
+    String::deserialize(deserializer).map(Glob::new)
 }
 
 impl Routing {
@@ -62,8 +84,7 @@ impl Routing {
     /// were checked when the setting was stored, so one that fails here is skipped.
     pub fn route(&self, model: &str) -> Option<(Provider, &ModelRoute)> {
         self.routes.iter().find_map(|route| {
-            let pattern = glob::Pattern::new(&route.pattern).ok()?;
-            if !pattern.matches(model) {
+            if !route.pattern.compiled.as_ref()?.matches(model) {
                 return None;
             }
             Some((route.provider.parse().ok()?, route))
@@ -475,6 +496,33 @@ impl LiveConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_matching_route_wins_and_its_glob_survives_a_round_trip() {
+        let routing: Routing = serde_json::from_value(serde_json::json!({"routes": [
+            {"match": "gpt-4o*", "provider": "anthropic", "model": "claude-sonnet-4-5"},
+            {"match": "[", "provider": "openai"},
+            {"match": "*", "provider": "openai"},
+        ]}))
+        .expect("the issue's shape");
+        let to = |model: &str| {
+            routing
+                .route(model)
+                .map(|(provider, r)| (provider, r.model.clone()))
+        };
+        assert_eq!(
+            to("gpt-4o-mini"),
+            Some((Provider::Anthropic, Some("claude-sonnet-4-5".into())))
+        );
+        // The glob that does not compile is skipped, not matched.
+        assert_eq!(to("claude-haiku-4-5"), Some((Provider::OpenAi, None)));
+        let stored = serde_json::to_value(&routing).expect("serialises");
+        assert_eq!(stored["routes"][1]["match"], "[");
+        assert_eq!(
+            serde_json::from_value::<Routing>(stored).ok(),
+            Some(routing)
+        );
+    }
 
     #[test]
     fn dated_model_names_take_their_models_price() {

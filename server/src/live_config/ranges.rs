@@ -184,8 +184,8 @@ impl Validate for Routing {
     fn validate(&self) -> Result<(), OutOfRange> {
         within("routes", self.routes.len(), 0, 200, "routes")?;
         for (i, route) in self.routes.iter().enumerate() {
-            name(&format!("routes[{i}].match"), &route.pattern)?;
-            if let Err(error) = glob::Pattern::new(&route.pattern) {
+            name(&format!("routes[{i}].match"), &route.pattern.text)?;
+            if let Err(error) = glob::Pattern::new(&route.pattern.text) {
                 return Err(out_of_range(
                     format!("routes[{i}].match"),
                     format!("is not a valid glob ({error}); use * for any characters, ? for one"),
