@@ -7,6 +7,7 @@
 //! at most the records of the last sync interval. [`Recorder::flush`] returns once everything
 //! handed over before it is committed; [`Recorder::sync`] once it is on disk.
 
+mod chunks;
 mod journal;
 mod recent;
 mod rollup;

@@ -12,11 +12,12 @@ use sea_orm::{
     sea_query::{Expr, OnConflict, Query},
 };
 
-use super::{AttemptRecord, AttemptStatus};
+use super::{AttemptRecord, AttemptStatus, chunks::power_of_two_chunks};
 use crate::entity::api_request_stats::{Column, Entity as Stats};
 
-/// Rows per upsert statement (each row binds 19 values; SQLite allows 32,766).
-const UPSERT_CHUNK: usize = 400;
+/// Most rows per upsert statement, a power of two (each row binds 20 values; SQLite allows
+/// 32,766).
+const UPSERT_CHUNK: usize = 256;
 
 /// What one attempt adds to its buckets: read from a record as it is written, or from its log
 /// row when the rollups are checked, so both go through the same [`fold`].
@@ -224,7 +225,7 @@ pub(super) async fn upsert(
     merge: Merge,
 ) -> Result<(), DbErr> {
     let now = Utc::now();
-    for chunk in buckets.chunks(UPSERT_CHUNK) {
+    for chunk in power_of_two_chunks(buckets, UPSERT_CHUNK) {
         let mut insert = Query::insert();
         insert.into_table(Stats).columns([
             Column::BucketKey,

@@ -27,6 +27,7 @@ use tokio::{sync::mpsc, sync::oneshot, time::Instant};
 
 use super::{
     AttemptRecord, Message,
+    chunks::power_of_two_chunks,
     journal::{Entry, Journal},
     recent::Recent,
     rollup,
@@ -445,7 +446,7 @@ async fn commit(
 ) -> Result<Vec<(AttemptRecord, i64)>, DbErr> {
     let txn = db.begin().await?;
     let mut ids = HashMap::with_capacity(attempts.len());
-    for chunk in attempts.chunks(200) {
+    for chunk in power_of_two_chunks(&attempts, 128) {
         let identity = OnConflict::columns([
             api_request_log::Column::RequestId,
             api_request_log::Column::Attempt,
