@@ -37,6 +37,14 @@ pub enum WireFormat {
 }
 
 impl WireFormat {
+    /// The format's name, as the log stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WireFormat::OpenAi => "openai",
+            WireFormat::Anthropic => "anthropic",
+        }
+    }
+
     /// Whether a key of `provider` can serve this format without translation.
     pub fn served_by(self, provider: Provider) -> bool {
         matches!(

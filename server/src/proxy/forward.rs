@@ -196,8 +196,8 @@ async fn serve(state: AppState, arrival: Arrival<'_>, seen: &mut Seen) -> Respon
     let model = leg.model.clone();
 
     let route = leg.routed.then(|| RouteFacts {
-        client_format: format_str(format),
-        upstream_format: format_str(leg.format),
+        client_format: format.as_str(),
+        upstream_format: leg.format.as_str(),
         client_model: Arc::from(request.model.as_str()),
     });
     let context = Arc::new(RequestContext {
@@ -372,14 +372,6 @@ async fn attempts(
         None => {
             ProxyError::unavailable("no upstream key could be tried".into()).into_response(format)
         }
-    }
-}
-
-/// A format's name in the log.
-fn format_str(format: WireFormat) -> &'static str {
-    match format {
-        WireFormat::OpenAi => "openai",
-        WireFormat::Anthropic => "anthropic",
     }
 }
 
