@@ -9,6 +9,7 @@
 
 mod chunks;
 mod journal;
+mod log_rows;
 mod recent;
 mod rollup;
 mod verify;

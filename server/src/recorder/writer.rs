@@ -18,10 +18,9 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
     TransactionTrait,
-    sea_query::{Expr, ExprTrait, OnConflict, Query},
+    sea_query::{Expr, ExprTrait},
 };
 use tokio::{sync::mpsc, sync::oneshot, time::Instant};
 
@@ -29,11 +28,12 @@ use super::{
     AttemptRecord, Message,
     chunks::power_of_two_chunks,
     journal::{Entry, Journal},
+    log_rows,
     recent::Recent,
     rollup,
 };
 use crate::{
-    entity::{access_token, api_key, api_request_log},
+    entity::{access_token, api_key},
     events::{EventBus, RequestEvent, RequestPhase},
     metrics::Metrics,
     service::keys::DISABLED_BY_AUTO,
@@ -445,25 +445,14 @@ async fn commit(
     disables: &[(i32, String, DateTime<Utc>)],
 ) -> Result<Vec<(AttemptRecord, i64)>, DbErr> {
     let txn = db.begin().await?;
+    let backend = txn.get_database_backend();
+    let now = Utc::now();
     let mut ids = HashMap::with_capacity(attempts.len());
-    for chunk in power_of_two_chunks(&attempts, 128) {
-        let identity = OnConflict::columns([
-            api_request_log::Column::RequestId,
-            api_request_log::Column::Attempt,
-        ])
-        .do_nothing()
-        .to_owned();
-        // Only what identifies a row comes back: returning whole rows costs the database and
-        // the driver a copy of every column.
-        let mut insert = api_request_log::Entity::insert_many(chunk.iter().map(log_row))
-            .on_conflict(identity)
-            .into_query();
-        insert.returning(Query::returning().columns([
-            api_request_log::Column::Id,
-            api_request_log::Column::RequestId,
-            api_request_log::Column::Attempt,
-        ]));
-        for row in txn.query_all(&insert).await? {
+    for chunk in power_of_two_chunks(&attempts, log_rows::MAX_ROWS) {
+        for row in txn
+            .query_all_raw(log_rows::insert(backend, chunk, now))
+            .await?
+        {
             let id: i64 = row.try_get("", "id")?;
             let request_id: String = row.try_get("", "request_id")?;
             let attempt: i32 = row.try_get("", "attempt")?;
@@ -538,41 +527,6 @@ async fn commit(
     }
     txn.commit().await?;
     Ok(fresh)
-}
-
-fn log_row(record: &AttemptRecord) -> api_request_log::ActiveModel {
-    api_request_log::ActiveModel {
-        request_id: Set(record.request_id.to_string()),
-        attempt: Set(record.attempt),
-        key_id: Set(record.key_id),
-        access_token_id: Set(record.access_token_id),
-        provider: Set(record.provider.to_string()),
-        endpoint: Set(record.endpoint.to_string()),
-        model: Set(record.model.to_string()),
-        is_stream: Set(record.is_stream),
-        input_tokens: Set(record.usage.input),
-        output_tokens: Set(record.usage.output),
-        total_tokens: Set(record.usage.total()),
-        cache_read_tokens: Set(record.usage.cache_read),
-        cache_creation_tokens: Set(record.usage.cache_creation),
-        reasoning_tokens: Set(record.usage.reasoning),
-        cost: Set(record.cost),
-        cost_unknown: Set(record.cost_unknown),
-        latency_ms: Set(record.latency_ms),
-        first_byte_ms: Set(record.first_byte_ms),
-        status: Set(record.status.as_str().to_string()),
-        http_status_code: Set(record.http_status_code),
-        error_type: Set(record.error_type.clone()),
-        error_message: Set(record.error_message.clone()),
-        usage_source: Set(record.usage_source.as_str().to_string()),
-        response_id: Set(record.response_id.clone()),
-        client_format: Set(record.route.as_ref().map(|r| r.client_format.to_string())),
-        upstream_format: Set(record.route.as_ref().map(|r| r.upstream_format.to_string())),
-        client_model: Set(record.route.as_ref().map(|r| r.client_model.to_string())),
-        create_time: Set(record.started_at),
-        update_time: Set(Utc::now()),
-        ..Default::default()
-    }
 }
 
 fn publish(events: &EventBus, inserted: Vec<(AttemptRecord, i64)>) {
