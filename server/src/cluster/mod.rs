@@ -10,8 +10,11 @@
 
 mod leader;
 mod notify;
+mod owners;
 mod relay;
 pub mod single;
+
+pub use owners::response_owner;
 
 use std::sync::{
     Arc, Mutex, PoisonError,
@@ -151,6 +154,11 @@ impl Cluster {
         }
     }
 
+    /// Whether other instances may share the database (PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        self.outbox.is_some()
+    }
+
     /// Whether this instance runs the once-per-cluster background jobs now.
     pub fn leads_jobs(&self) -> bool {
         self.leader.load(Ordering::Relaxed)
@@ -198,7 +206,9 @@ pub fn spawn(state: &AppState) {
     tokio::spawn(notify::send(state.clone(), inbox));
     tokio::spawn(notify::listen(state.clone()));
     tokio::spawn(forward_health(state.clone()));
-    tokio::spawn(relay::send(state.clone()));
+    let (learnt, relayed) = mpsc::channel(relay::LEARNT_CAPACITY);
+    state.pool.affinity().share_with(learnt);
+    tokio::spawn(relay::send(state.clone(), relayed));
     tokio::spawn(leader::compete(state.clone()));
 }
 

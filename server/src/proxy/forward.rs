@@ -283,6 +283,10 @@ async fn attempts(
 ) -> Response {
     let format = context.endpoint.format();
     let tuning = &context.live.proxy;
+    if let Some(id) = &request.previous_response_id {
+        // Fills the table when another instance made the response; the plan reads it there.
+        crate::cluster::response_owner(state, id).await;
+    }
     let snapshot = state.pool.snapshot();
     let route = match Route::plan(
         &state.pool,

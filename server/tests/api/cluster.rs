@@ -651,3 +651,139 @@ async fn a_budget_spent_through_one_instance_stops_the_token_on_the_others() {
     assert_eq!(response.status(), 402);
     drop(two);
 }
+
+#[tokio::test]
+async fn a_response_created_through_one_instance_is_followed_up_through_another_on_its_key_only_for_its_token()
+ {
+    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
+    if refused_on_sqlite(&one).await {
+        return;
+    }
+    let two = one.spawn_peer("two").await;
+    let upstream = MockUpstream::start().await;
+    // The second key has a hundred times the weight: a follow-up routed without knowing the
+    // response's key would almost always land there, where the response does not exist.
+    let holder = one
+        .add_key(
+            "OPENAI",
+            "sk-ok-holder",
+            json!({"baseUrl": upstream.url, "weight": 1}),
+        )
+        .await;
+    let heavy = one
+        .add_key(
+            "OPENAI",
+            "sk-ok-heavy",
+            json!({"baseUrl": upstream.url, "weight": 100}),
+        )
+        .await;
+    let token = one.client_token(json!({})).await;
+    let other_token = one.client_token(json!({"name": "someone else"})).await;
+    within_bound("the keys and the tokens", || {
+        enabled_on(&two, heavy) && two.state.access.authenticate(Some(&other_token)).is_ok()
+    })
+    .await;
+    let ask = |previous: Option<&str>| json!({"model": "gpt-5", "input": "say hi", "previous_response_id": previous});
+    let created: Value = one
+        .v1("/v1/responses", &token, ask(None))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+
+    // Straight away, as a client continuing a conversation would.
+    let follow_up = two.v1("/v1/responses", &token, ask(Some(&id))).await;
+    let retrieved = two
+        .http
+        .get(two.url(&format!("/v1/responses/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let stranger = two.v1("/v1/responses", &other_token, ask(Some(&id))).await;
+
+    assert_eq!(
+        follow_up.status(),
+        200,
+        "{}",
+        follow_up.text().await.unwrap()
+    );
+    assert_eq!(retrieved.status(), 200);
+    assert_eq!(stranger.status(), 404);
+    let body: Value = stranger.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "previous_response_not_found");
+    two.state.recorder.flush().await;
+    let rows = one.log_rows().await;
+    assert_eq!(rows.len(), 3, "the stranger's request never went upstream");
+    assert!(
+        rows.iter().all(|row| row.key_id == Some(holder as i32)),
+        "{:?}",
+        rows.iter().map(|row| row.key_id).collect::<Vec<_>>()
+    );
+    // The entry crossed with the relay, and the log answers for one that did not.
+    assert_eq!(
+        two.state
+            .pool
+            .affinity()
+            .response_owner(&id)
+            .map(|o| o.key_id),
+        Some(holder as i32)
+    );
+    let fresh = amp_pool::pool::Affinity::new(10, 10);
+    let from_log = fresh.find_response(&two.state.db, &id).await.unwrap();
+    assert_eq!(from_log.map(|o| o.key_id), Some(holder as i32));
+    drop(two);
+}
+
+#[tokio::test]
+async fn a_conversation_served_by_one_instance_keeps_its_key_when_its_next_turns_land_on_another() {
+    use crate::proxy_affinity::chat_turn;
+    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
+    if refused_on_sqlite(&one).await {
+        return;
+    }
+    let two = one.spawn_peer("two").await;
+    let upstream = MockUpstream::start().await;
+    let mut ids = Vec::new();
+    for name in ["sk-ok-one", "sk-ok-two", "sk-ok-three"] {
+        ids.push(
+            one.add_key("OPENAI", name, json!({"baseUrl": upstream.url}))
+                .await,
+        );
+    }
+    let token = one.client_token(json!({})).await;
+    within_bound("the keys and the token", || {
+        ids.iter().all(|id| enabled_on(&two, *id))
+            && two.state.access.authenticate(Some(&token)).is_ok()
+    })
+    .await;
+    // Another conversation first, so this one's key is not simply the one a fresh instance
+    // would pick first.
+    let answer = one
+        .v1("/v1/chat/completions", &token, chat_turn("go", 0))
+        .await;
+    assert_eq!(answer.status(), 200);
+    let answer = one
+        .v1("/v1/chat/completions", &token, chat_turn("rust", 0))
+        .await;
+    assert_eq!(answer.status(), 200);
+    let affinity = two.state.pool.affinity();
+    within_bound("the conversations' keys", || affinity.sessions() == 2).await;
+
+    for turn in 1..8 {
+        let through = if turn % 2 == 1 { &two } else { &one };
+        let answer = through
+            .v1("/v1/chat/completions", &token, chat_turn("rust", turn))
+            .await;
+        assert_eq!(answer.status(), 200, "turn {turn}");
+    }
+
+    two.state.recorder.flush().await;
+    let rows = one.log_rows().await;
+    assert_eq!(rows.len(), 9);
+    let keys: std::collections::HashSet<_> = rows[1..].iter().map(|row| row.key_id).collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_ne!(rows[0].key_id, rows[1].key_id);
+    drop(two);
+}
