@@ -240,6 +240,7 @@ async fn store(
         until: None,
         balance: updated.balance,
         at: now,
+        relayed: false,
     };
     if updated.balance != previous {
         state

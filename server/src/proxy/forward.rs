@@ -672,6 +672,7 @@ fn apply_verdict(state: &AppState, key: &PoolKey, verdict: Verdict) {
         until,
         balance: None,
         at: Utc::now(),
+        relayed: false,
     };
     match verdict {
         Verdict::CoolDown { until_ms } => {

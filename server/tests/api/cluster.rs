@@ -787,3 +787,78 @@ async fn a_conversation_served_by_one_instance_keeps_its_key_when_its_next_turns
     assert_ne!(rows[0].key_id, rows[1].key_id);
     drop(two);
 }
+
+#[tokio::test]
+async fn key_events_on_one_instance_show_the_cooldowns_and_disables_another_learnt() {
+    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
+    if refused_on_sqlite(&one).await {
+        return;
+    }
+    let two = one.spawn_peer("two").await;
+    let upstream = MockUpstream::start().await;
+    let ids = one
+        .add_keys_in_order(
+            "OPENAI",
+            &["sk-e401-refused", "sk-r429long-limited", "sk-ok-good"],
+            &upstream.url,
+        )
+        .await;
+    let token = one.client_token(json!({})).await;
+    within_bound("the keys and the token", || {
+        enabled_on(&two, ids[2]) && two.state.access.authenticate(Some(&token)).is_ok()
+    })
+    .await;
+    let subscribers = one.state.events.key_subscribers();
+    let mut socket = one
+        .websocket(
+            "graphql-transport-ws",
+            json!({"Authorization": format!("Bearer {}", one.token)}),
+        )
+        .await;
+    assert_eq!(socket.next_json().await.unwrap()["type"], "connection_ack");
+    socket
+        .send(json!({"id": "1", "type": "subscribe", "payload": {"query":
+            "subscription { keyEvents { kind keyId keyName reason automatic until } }"}}))
+        .await;
+    within_bound("the subscription", || {
+        one.state.events.key_subscribers() == subscribers + 1
+    })
+    .await;
+
+    // Through two: the refused key is disabled, the limited one cools down.
+    let response = two.v1("/v1/chat/completions", &token, chat()).await;
+    assert_eq!(response.status(), 200);
+
+    let mut events = Vec::new();
+    for _ in 0..2 {
+        let message = socket.next_json().await.expect("a key event within 10 s");
+        events.push(message["payload"]["data"]["keyEvents"].clone());
+    }
+    events.sort_by_key(|event| event["keyId"].as_i64());
+    assert_eq!(
+        events[0],
+        json!({"kind": "DISABLED", "keyId": ids[0], "keyName": "sk-e401-refused",
+               "reason": "upstream rejected the key (HTTP 401)", "automatic": true, "until": null})
+    );
+    assert_eq!(events[1]["kind"], "COOLED_DOWN");
+    assert_eq!(events[1]["keyId"], ids[1]);
+    assert_eq!(events[1]["automatic"], true);
+    let until = chrono::DateTime::parse_from_rfc3339(events[1]["until"].as_str().unwrap()).unwrap();
+    let on_two = two
+        .state
+        .pool
+        .snapshot()
+        .key(ids[1] as i32)
+        .unwrap()
+        .health
+        .cooldown_until_ms();
+    // The same end as on the instance that learnt it (to the second the API shows).
+    assert!(
+        (until.timestamp_millis() - on_two).abs() < 1000,
+        "{until} vs {on_two}"
+    );
+    // Nothing is sent back and forth: no further event arrives.
+    let echo = tokio::time::timeout(Duration::from_millis(500), socket.next_json()).await;
+    assert!(echo.is_err(), "{echo:?}");
+    drop(two);
+}
