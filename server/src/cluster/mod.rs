@@ -14,6 +14,7 @@ mod owners;
 mod relay;
 pub mod single;
 
+pub use notify::listener_name;
 pub use owners::response_owner;
 
 use std::sync::{

@@ -862,3 +862,91 @@ async fn key_events_on_one_instance_show_the_cooldowns_and_disables_another_lear
     assert!(echo.is_err(), "{echo:?}");
     drop(two);
 }
+
+async fn health(app: &TestApp) -> Value {
+    app.http
+        .get(app.url("/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Polls `/health` of `app` (at most 10 s) until `holds` is true of it; returns the last one.
+async fn health_until(app: &TestApp, what: &str, holds: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let health = health(app).await;
+        if holds(&health) {
+            return health;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{what}: not after 10 s: {health}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_instance_whose_listener_is_cut_reconnects_resyncs_and_sees_what_changed_meanwhile() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
+    if refused_on_sqlite(&one).await {
+        return;
+    }
+    let two = one.spawn_peer("two").await;
+    let upstream = MockUpstream::start().await;
+    let ids = two
+        .add_keys_in_order("OPENAI", &["sk-ok-only"], &upstream.url)
+        .await;
+    within_bound("the key", || enabled_on(&one, ids[0])).await;
+    let before = health_until(&one, "listening", |h| {
+        h["instance"]["listener"] == "listening"
+    })
+    .await;
+    let last_resync = before["instance"]["lastResync"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // As a failover or an idle-connection killer would.
+    let name = amp_pool::cluster::listener_name(one.state.cluster.instance_id());
+    let cut = one
+        .state
+        .db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE application_name = $1",
+            [name.into()],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(cut.len(), 1, "one listener connection per instance");
+    health_until(&one, "the cut noticed", |h| {
+        h["instance"]["listener"] == "connecting"
+    })
+    .await;
+    // A change whose notice the cut instance cannot hear.
+    set_enabled(&two, ids[0], false).await;
+
+    // Listening again, then resynced (the resync follows the `LISTEN`, so nothing falls
+    // between the two).
+    let after = health_until(&one, "listening and resynced again", |h| {
+        h["instance"]["listener"] == "listening" && h["instance"]["lastResync"] != last_resync
+    })
+    .await;
+    assert!(
+        !enabled_on(&one, ids[0]),
+        "the change made while cut is seen"
+    );
+    let resynced = after["instance"]["lastResync"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(resynced).unwrap()
+            > chrono::DateTime::parse_from_rfc3339(&last_resync).unwrap(),
+        "{resynced} after {last_resync}"
+    );
+    drop(two);
+}
