@@ -146,6 +146,10 @@ pub struct Settings {
     /// expire within seconds.
     #[arg(skip)]
     pub jwt_ttl_override: Option<std::time::Duration>,
+    /// Replaces the period of every background job (balance refresh, retention, provider
+    /// checks) when set. Not a flag or variable: tests set it to see several periods pass.
+    #[arg(skip)]
+    pub job_period_override: Option<std::time::Duration>,
     /// Browser origins (e.g. `https://admin.example.com`) allowed to call the server
     /// cross-site, comma-separated; none by default.
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', global = true)]
@@ -208,6 +212,7 @@ impl Default for Settings {
             anthropic_base_url: DEFAULT_ANTHROPIC_BASE_URL.into(),
             amp_base_url: DEFAULT_AMP_BASE_URL.into(),
             jwt_ttl_override: None,
+            job_period_override: None,
             cors_origins: Vec::new(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             header_read_timeout_secs: DEFAULT_HEADER_READ_TIMEOUT_SECS,

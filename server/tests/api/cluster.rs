@@ -950,3 +950,89 @@ async fn an_instance_whose_listener_is_cut_reconnects_resyncs_and_sees_what_chan
     );
     drop(two);
 }
+
+/// The runs of each background job `/metrics` of `app` reports, by job.
+async fn job_runs(app: &TestApp) -> std::collections::BTreeMap<String, u64> {
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|line| line.starts_with("amp_pool_job_runs_total{"))
+        .filter_map(|line| {
+            let job = line.split("job=\"").nth(1)?.split('"').next()?;
+            let runs = line.rsplit(' ').next()?.parse().ok()?;
+            Some((job.to_string(), runs))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn with_three_instances_each_background_job_runs_once_per_period() {
+    const PERIOD: Duration = Duration::from_millis(300);
+    const PERIODS: u32 = 12;
+    let fast = |s: &mut amp_pool::config::Settings| s.job_period_override = Some(PERIOD);
+    let one = TestApp::spawn_with(|s| {
+        s.instance_name = "one".into();
+        fast(s);
+    })
+    .await;
+    if refused_on_sqlite(&one).await {
+        return;
+    }
+    let two = one.spawn_peer_with("two", fast).await;
+    let three = one.spawn_peer_with("three", fast).await;
+    let apps = [&one, &two, &three];
+    let start = Instant::now();
+    while apps
+        .iter()
+        .filter(|app| app.state.cluster.leads_jobs())
+        .count()
+        != 1
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no single leader"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A period after it took the lead, every job has run on the leader.
+    tokio::time::sleep(PERIOD * 2).await;
+
+    let mut before = Vec::new();
+    for app in apps {
+        before.push(job_runs(app).await);
+    }
+    tokio::time::sleep(PERIOD * PERIODS).await;
+    let mut after = Vec::new();
+    for app in apps {
+        after.push(job_runs(app).await);
+    }
+
+    let leader = apps
+        .iter()
+        .position(|app| app.state.cluster.leads_jobs())
+        .unwrap();
+    println!("job runs per instance over {PERIODS} periods: before {before:?}, after {after:?}");
+    for job in ["balance_refresh", "provider_check", "retention"] {
+        let ran =
+            |runs: &std::collections::BTreeMap<String, u64>| runs.get(job).copied().unwrap_or(0);
+        for (i, runs) in after.iter().enumerate() {
+            if i != leader {
+                assert_eq!(ran(runs), 0, "{job} ran on an instance that does not lead");
+            }
+        }
+        let runs = ran(&after[leader]) - ran(&before[leader]);
+        // Never more than once a period; at least every other period on a loaded machine.
+        assert!(
+            (u64::from(PERIODS / 2)..=u64::from(PERIODS) + 1).contains(&runs),
+            "{job} ran {runs} times in {PERIODS} periods"
+        );
+    }
+    drop((two, three));
+}
