@@ -804,8 +804,16 @@ async fn key_events_on_one_instance_show_the_cooldowns_and_disables_another_lear
         )
         .await;
     let token = one.client_token(json!({})).await;
-    within_bound("the keys and the token", || {
-        enabled_on(&two, ids[2]) && two.state.access.authenticate(Some(&token)).is_ok()
+    let (hook, alerts, _) = crate::insight_balances::receiver(0).await;
+    one.graphql(
+        "mutation($v: JSON!) { setConfig(key: \"alerts\", value: $v) { key } }",
+        json!({"v": {"webhooks": [hook], "events": ["key_disabled"]}}),
+    )
+    .await;
+    within_bound("the keys, the token and the alert settings", || {
+        enabled_on(&two, ids[2])
+            && two.state.access.authenticate(Some(&token)).is_ok()
+            && !two.state.live.current().alerts.webhooks.is_empty()
     })
     .await;
     let subscribers = one.state.events.key_subscribers();
@@ -857,9 +865,15 @@ async fn key_events_on_one_instance_show_the_cooldowns_and_disables_another_lear
         (until.timestamp_millis() - on_two).abs() < 1000,
         "{until} vs {on_two}"
     );
-    // Nothing is sent back and forth: no further event arrives.
+    // Nothing is sent back and forth: no further event arrives, and the disable raised one
+    // alert (from the instance that saw it), not one per instance.
     let echo = tokio::time::timeout(Duration::from_millis(500), socket.next_json()).await;
     assert!(echo.is_err(), "{echo:?}");
+    within_bound("the alert", || !alerts.lock().unwrap().is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let alerts = alerts.lock().unwrap().clone();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["event"], "key_disabled");
     drop(two);
 }
 
