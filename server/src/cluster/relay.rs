@@ -7,10 +7,13 @@
 //! holds a new response, which key a conversation sticks to), so a follow-up or the next turn
 //! that lands on another instance goes to the same key.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use serde::Deserialize;
-use tokio::sync::{broadcast::error::RecvError, mpsc};
+use tokio::sync::{
+    broadcast::{self, error::RecvError},
+    mpsc,
+};
 
 use super::notify::notify;
 use crate::{events::RequestEvent, pool::Learnt, state::AppState};
@@ -44,13 +47,18 @@ struct Pending {
 
 /// Sends this instance's request events and affinity entries to the others until shutdown.
 pub(super) async fn send(state: AppState, mut learnt: mpsc::Receiver<Learnt>) {
-    let mut own = state.events.subscribe_own_requests();
+    // Without a receiver the proxy does not even build its events for the others.
+    let mut own = state
+        .settings
+        .relay_request_events
+        .then(|| state.events.subscribe_own_requests());
     let mut ticks = tokio::time::interval(BATCH_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut pending = Pending::default();
+    let mut entries = Vec::new();
     loop {
         tokio::select! {
-            event = own.recv() => match event {
+            Some(event) = next(&mut own) => match event {
                 Ok(event) => {
                     if let Some(json) = encode(&*event) {
                         pending.events.push(json);
@@ -61,12 +69,9 @@ pub(super) async fn send(state: AppState, mut learnt: mpsc::Receiver<Learnt>) {
                 }
                 Err(RecvError::Closed) => return,
             },
-            Some(entry) = learnt.recv() => {
-                if let Some(json) = encode(&entry) {
-                    pending.affinity.push(json);
-                }
-            }
+            Some(entry) = learnt.recv() => entries.push(entry),
             _ = ticks.tick() => {
+                pending.affinity = latest(std::mem::take(&mut entries));
                 for payload in pack(state.cluster.instance_id(), &pending) {
                     notify(&state.db, EVENTS_CHANNEL, payload).await;
                 }
@@ -75,6 +80,32 @@ pub(super) async fn send(state: AppState, mut learnt: mpsc::Receiver<Learnt>) {
             }
             () = state.shutdown.cancelled() => return,
         }
+    }
+}
+
+/// The entries of a batch as JSON, each conversation's latest only (every turn renews it).
+fn latest(entries: Vec<Learnt>) -> Vec<String> {
+    let mut sessions = std::collections::HashSet::new();
+    let mut kept: Vec<String> = entries
+        .iter()
+        .rev()
+        .filter(|entry| match entry {
+            Learnt::Session { session, .. } => sessions.insert(session.as_str()),
+            Learnt::Response { .. } => true,
+        })
+        .filter_map(encode)
+        .collect();
+    kept.reverse();
+    kept
+}
+
+/// The next of this instance's own events, or never when they are not relayed.
+async fn next(
+    own: &mut Option<broadcast::Receiver<Arc<RequestEvent>>>,
+) -> Option<Result<Arc<RequestEvent>, RecvError>> {
+    match own {
+        Some(own) => Some(own.recv().await),
+        None => std::future::pending().await,
     }
 }
 
@@ -212,6 +243,29 @@ mod tests {
         }
         assert_eq!(events, 30);
         assert_eq!(entries, vec![learnt; 100]);
+    }
+
+    #[test]
+    fn a_batch_carries_only_the_latest_renewal_of_a_conversation() {
+        let session = |key_id, until_ms| Learnt::Session {
+            session: "0a".into(),
+            key_id,
+            until_ms,
+        };
+        let response = Learnt::Response {
+            id: "resp_1".into(),
+            key_id: 1,
+            token_id: Some(2),
+            model: "gpt-5".into(),
+        };
+
+        let kept = latest(vec![session(1, 10), response.clone(), session(3, 30)]);
+
+        let kept: Vec<Learnt> = kept
+            .iter()
+            .map(|json| serde_json::from_str(json).unwrap())
+            .collect();
+        assert_eq!(kept, vec![response, session(3, 30)]);
     }
 
     #[test]
