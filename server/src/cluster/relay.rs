@@ -1,9 +1,9 @@
 //! Live request events across instances: this instance's events, batched into `NOTIFY`s on
 //! [`EVENTS_CHANNEL`] every [`BATCH_EVERY`], re-published by the others on their local bus.
 //!
-//! Batching keeps thousands of requests per second at about 20 notices per second per
-//! instance; each payload stays under PostgreSQL's 8000-byte limit and a batch that does not
-//! fit is split. The same notices carry the affinity entries this instance made (which key
+//! Batching makes the notices grow with the bytes, not the requests: one per instance per
+//! 50 ms while a batch fits PostgreSQL's 8000-byte limit (about 16 events), split beyond
+//! (400 requests per second are about 60 notices; see BENCHMARKS.md). The same notices carry the affinity entries this instance made (which key
 //! holds a new response, which key a conversation sticks to), so a follow-up or the next turn
 //! that lands on another instance goes to the same key.
 
