@@ -35,22 +35,30 @@ pub async fn run(state: AppState, mut events: tokio::sync::broadcast::Receiver<A
         }
     };
     let mut unavailable: HashSet<Provider> = HashSet::new();
-    let mut ticks = tokio::time::interval(CHECK_EVERY);
+    let mut ticks =
+        tokio::time::interval(state.settings.job_period_override.unwrap_or(CHECK_EVERY));
     loop {
         tokio::select! {
             received = events.recv() => match received {
                 Ok(event) => {
-                    if let Some(alert) = alert_for(&state, &event) {
+                    // The instance that saw it sends its alert; this one only re-checks.
+                    if !event.relayed
+                        && let Some(alert) = alert_for(&state, &event)
+                    {
                         send(&state, &client, alert);
                     }
-                    check_providers(&state, &client, &mut unavailable);
+                    let _ = check_providers(&state, &client, &mut unavailable);
                 }
                 Err(RecvError::Lagged(skipped)) => {
                     tracing::warn!(skipped, "the alert task fell behind and skipped key events");
                 }
                 Err(RecvError::Closed) => return,
             },
-            _ = ticks.tick() => check_providers(&state, &client, &mut unavailable),
+            _ = ticks.tick() => {
+                if check_providers(&state, &client, &mut unavailable) {
+                    state.metrics.job_ran("provider_check");
+                }
+            }
             () = state.shutdown.cancelled() => return,
         }
     }
@@ -75,15 +83,15 @@ fn alert_for(state: &AppState, event: &Arc<KeyEvent>) -> Option<Value> {
 }
 
 /// Raises `provider_unavailable` when no key of a provider can serve, `recovered` when one can
-/// again.
+/// again. Returns whether it checked (this instance speaks for the cluster).
 fn check_providers(
     state: &AppState,
     client: &reqwest::Client,
     unavailable: &mut HashSet<Provider>,
-) {
+) -> bool {
     // Every instance sees the same key health; one of them speaks for the cluster.
     if !state.cluster.leads_jobs() {
-        return;
+        return false;
     }
     let snapshot = state.pool.snapshot();
     let now_ms = Utc::now().timestamp_millis();
@@ -120,6 +128,7 @@ fn check_providers(
             );
         }
     }
+    true
 }
 
 /// Why one delivery failed.

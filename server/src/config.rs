@@ -146,6 +146,10 @@ pub struct Settings {
     /// expire within seconds.
     #[arg(skip)]
     pub jwt_ttl_override: Option<std::time::Duration>,
+    /// Replaces the period of every background job (balance refresh, retention, provider
+    /// checks) when set. Not a flag or variable: tests set it to see several periods pass.
+    #[arg(skip)]
+    pub job_period_override: Option<std::time::Duration>,
     /// Browser origins (e.g. `https://admin.example.com`) allowed to call the server
     /// cross-site, comma-separated; none by default.
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', global = true)]
@@ -190,6 +194,10 @@ pub struct Settings {
     /// recorded as `cancelled`).
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = DEFAULT_SHUTDOWN_GRACE_SECS, global = true)]
     pub shutdown_grace_secs: u64,
+    /// On PostgreSQL, pass this instance's live request events to the other instances (for
+    /// their `requestEvents` subscribers); `false` saves that cost where nobody watches live.
+    #[arg(long, env = "RELAY_REQUEST_EVENTS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub relay_request_events: bool,
 }
 
 impl Default for Settings {
@@ -208,6 +216,8 @@ impl Default for Settings {
             anthropic_base_url: DEFAULT_ANTHROPIC_BASE_URL.into(),
             amp_base_url: DEFAULT_AMP_BASE_URL.into(),
             jwt_ttl_override: None,
+            job_period_override: None,
+            relay_request_events: true,
             cors_origins: Vec::new(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             header_read_timeout_secs: DEFAULT_HEADER_READ_TIMEOUT_SECS,
@@ -508,5 +518,15 @@ mod tests {
             ..Settings::default()
         };
         assert!(settings.validate().is_err());
+    }
+
+    #[test]
+    fn request_events_are_relayed_unless_switched_off() {
+        use clap::Parser;
+        let on = Cli::try_parse_from(["amp-pool"]).unwrap();
+        let off = Cli::try_parse_from(["amp-pool", "--relay-request-events", "false"]).unwrap();
+        assert!(on.settings.relay_request_events);
+        assert!(!off.settings.relay_request_events);
+        assert!(Settings::default().relay_request_events);
     }
 }

@@ -78,6 +78,8 @@ pub struct KeyEvent {
     /// The new balance in USD.
     pub balance: Option<f64>,
     pub at: DateTime<Utc>,
+    /// Learnt from another instance (which announced it already), not seen here.
+    pub relayed: bool,
 }
 
 /// A cheap, clonable handle on the broadcast channels.

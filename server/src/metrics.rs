@@ -39,6 +39,11 @@ pub struct ModelLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabels {
+    pub job: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StateLabels {
     pub state: String,
 }
@@ -74,6 +79,7 @@ pub struct Metrics {
     key_loads: Counter,
     affinity_wanted: Counter,
     affinity_served: Counter,
+    job_runs: Family<JobLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -179,6 +185,12 @@ impl Metrics {
             "Of those, requests served by the key the conversation was stuck to (the hit rate is served / wanted)",
             affinity_served.clone(),
         );
+        let job_runs = Family::<JobLabels, Counter>::default();
+        registry.register(
+            "job_runs",
+            "Runs of the background jobs this instance made (one instance runs them for the cluster)",
+            job_runs.clone(),
+        );
         Self {
             registry,
             requests,
@@ -195,6 +207,7 @@ impl Metrics {
             key_loads,
             affinity_wanted,
             affinity_served,
+            job_runs,
         }
     }
 }
@@ -281,6 +294,11 @@ impl Metrics {
         self.journal_bytes
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));
         self.journal_oldest.set(oldest_seconds);
+    }
+
+    /// Counts a run of background job `job`.
+    pub fn job_ran(&self, job: &'static str) {
+        self.job_runs.get_or_create(&JobLabels { job }).inc();
     }
 
     /// Counts one batched key look-up by GraphQL.

@@ -53,14 +53,19 @@ pub async fn purge(
 pub async fn run(state: AppState) {
     loop {
         let interval = state.live.current().retention.interval_secs.max(60);
+        let period = state
+            .settings
+            .job_period_override
+            .unwrap_or(Duration::from_secs(interval));
         tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(interval)) => {}
+            () = tokio::time::sleep(period) => {}
             () = state.shutdown.cancelled() => return,
         }
         // Once per cluster: another instance purges.
         if !state.cluster.leads_jobs() {
             continue;
         }
+        state.metrics.job_ran("retention");
         let settings = state.live.current().retention.clone();
         match purge(&state.db, &settings).await {
             Ok(0) => {}

@@ -240,6 +240,7 @@ async fn store(
         until: None,
         balance: updated.balance,
         at: now,
+        relayed: false,
     };
     if updated.balance != previous {
         state
@@ -268,19 +269,22 @@ async fn store(
 /// shutdown.
 pub async fn refresh_periodically(state: AppState) {
     let mut last_run: Option<tokio::time::Instant> = None;
+    let period = state.settings.job_period_override;
     loop {
         tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(30)) => {}
+            () = tokio::time::sleep(period.unwrap_or(Duration::from_secs(30))) => {}
             () = state.shutdown.cancelled() => return,
         }
         let interval = state.live.current().balance.refresh_interval_secs;
+        let every = period.unwrap_or(Duration::from_secs(interval));
         if interval == 0
-            || last_run.is_some_and(|at| at.elapsed() < Duration::from_secs(interval))
+            || last_run.is_some_and(|at| at.elapsed() < every)
             || !state.cluster.leads_jobs()
         {
             continue;
         }
         last_run = Some(tokio::time::Instant::now());
+        state.metrics.job_ran("balance_refresh");
         let ids: Vec<i32> = state
             .pool
             .snapshot()

@@ -10,8 +10,12 @@
 
 mod leader;
 mod notify;
+mod owners;
 mod relay;
 pub mod single;
+
+pub use notify::listener_name;
+pub use owners::response_owner;
 
 use std::sync::{
     Arc, Mutex, PoisonError,
@@ -47,7 +51,12 @@ pub enum Change {
     /// The pool took this key out of rotation until `until_ms` (Unix ms).
     CooledDown { id: i32, until_ms: i64 },
     /// The pool disabled this key (its row follows when the writer commits it).
-    Disabled { id: i32 },
+    Disabled {
+        id: i32,
+        /// Absent from the notices of versions that did not send it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
 }
 
 /// One notice on the wire: who sent it and what changed.
@@ -151,6 +160,11 @@ impl Cluster {
         }
     }
 
+    /// Whether other instances may share the database (PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        self.outbox.is_some()
+    }
+
     /// Whether this instance runs the once-per-cluster background jobs now.
     pub fn leads_jobs(&self) -> bool {
         self.leader.load(Ordering::Relaxed)
@@ -198,7 +212,9 @@ pub fn spawn(state: &AppState) {
     tokio::spawn(notify::send(state.clone(), inbox));
     tokio::spawn(notify::listen(state.clone()));
     tokio::spawn(forward_health(state.clone()));
-    tokio::spawn(relay::send(state.clone()));
+    let (learnt, relayed) = mpsc::channel(relay::LEARNT_CAPACITY);
+    state.pool.affinity().share_with(learnt);
+    tokio::spawn(relay::send(state.clone(), relayed));
     tokio::spawn(leader::compete(state.clone()));
 }
 
@@ -211,8 +227,8 @@ pub async fn resync(state: &AppState) {
 }
 
 /// Announces this instance's own automatic health changes, which the proxy publishes on the
-/// key bus. Changes that came from other instances are applied without touching the bus, so
-/// nothing here is ever an echo.
+/// key bus. Changes that came from other instances are on the bus too (for this instance's
+/// `keyEvents` subscribers), marked as relayed, and are not sent back.
 async fn forward_health(state: AppState) {
     use crate::events::KeyEventKind;
     use tokio::sync::broadcast::error::RecvError;
@@ -233,7 +249,7 @@ async fn forward_health(state: AppState) {
             }
             Err(RecvError::Closed) => return,
         };
-        if !event.automatic {
+        if !event.automatic || event.relayed {
             continue;
         }
         match event.kind {
@@ -245,18 +261,53 @@ async fn forward_health(state: AppState) {
                     });
                 }
             }
-            KeyEventKind::Disabled => state
-                .cluster
-                .announce(Change::Disabled { id: event.key_id }),
+            KeyEventKind::Disabled => state.cluster.announce(Change::Disabled {
+                id: event.key_id,
+                reason: event.reason.clone(),
+            }),
             KeyEventKind::Enabled | KeyEventKind::BalanceChanged => {}
         }
     }
 }
 
-/// Applies another instance's change to this one.
+/// Applies another instance's change to this one, and tells this instance's `keyEvents`
+/// subscribers about health changes as if they had happened here.
 async fn apply(state: &AppState, change: Change) {
+    let event = relayed_key_event(state, &change);
     apply_here(state, change).await;
+    if let Some(event) = event {
+        state.events.publish_key(event);
+    }
     state.cluster.update(|s| s.notices_applied += 1);
+}
+
+/// The key event another instance published for `change`, if it is a health change of a key
+/// this instance knows.
+fn relayed_key_event(state: &AppState, change: &Change) -> Option<crate::events::KeyEvent> {
+    use crate::events::{KeyEvent, KeyEventKind};
+    let (id, kind, reason, until) = match change {
+        Change::CooledDown { id, until_ms } => (
+            *id,
+            KeyEventKind::CooledDown,
+            None,
+            DateTime::from_timestamp_millis(*until_ms),
+        ),
+        Change::Disabled { id, reason } => (*id, KeyEventKind::Disabled, reason.clone(), None),
+        _ => return None,
+    };
+    let key = state.pool.snapshot().key(id)?.clone();
+    Some(KeyEvent {
+        kind,
+        key_id: id,
+        key_name: key.name.clone(),
+        provider: key.provider.as_str().to_string(),
+        reason,
+        automatic: true,
+        until,
+        balance: None,
+        at: Utc::now(),
+        relayed: true,
+    })
 }
 
 /// Brings this instance up to date with a committed change.
@@ -275,7 +326,7 @@ pub async fn apply_here(state: &AppState, change: Change) {
                 key.health.cool_down_until(until_ms);
             }
         }
-        Change::Disabled { id } => {
+        Change::Disabled { id, .. } => {
             if let Some(key) = state.pool.snapshot().key(id) {
                 key.health.disable();
             }

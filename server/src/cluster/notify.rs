@@ -1,9 +1,10 @@
 //! PostgreSQL `LISTEN`/`NOTIFY`: sending this instance's notices, applying the others'.
 
-use std::time::Duration;
+use std::{str::FromStr, time::Duration};
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, Statement, sqlx::postgres::PgListener,
+    ConnectionTrait, DatabaseConnection, DbBackend, Statement,
+    sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions},
 };
 use tokio::sync::mpsc;
 
@@ -62,9 +63,29 @@ pub(super) async fn listen(state: AppState) {
     }
 }
 
-/// One listener connection, from connecting until it fails.
+/// The listener connection's `application_name`, so an operator can tell it (and this
+/// instance) apart in `pg_stat_activity`.
+pub fn listener_name(instance_id: &str) -> String {
+    format!("amp-pool listener {instance_id}")
+}
+
+/// A listener on its own connection, named after this instance.
+async fn connect(state: &AppState) -> Result<PgListener, sea_orm::sqlx::Error> {
+    let options = PgConnectOptions::from_str(&state.settings.database_url)?
+        .application_name(&listener_name(state.cluster.instance_id()));
+    // One connection without timeouts, as `PgListener::connect` makes.
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_with(options)
+        .await?;
+    PgListener::connect_with(&pool).await
+}
+
+/// One listener connection, from connecting until it fails or is cut.
 async fn listen_once(state: &AppState) {
-    let mut listener = match PgListener::connect(&state.settings.database_url).await {
+    let mut listener = match connect(state).await {
         Ok(listener) => listener,
         Err(error) => {
             tracing::warn!(error = %error, "cannot connect the cluster listener; retrying");
@@ -91,9 +112,10 @@ async fn listen_once(state: &AppState) {
                 }
             }
             Ok(None) => {
-                // sqlx reconnected (and listens again), but notices may have been lost.
-                tracing::warn!("the cluster listener reconnected; resyncing");
-                resync(state).await;
+                // The connection was cut; notices sent meanwhile are lost. A new connection
+                // listens first and then resyncs, so nothing falls between the two.
+                tracing::warn!("the cluster listener lost its connection; reconnecting");
+                return;
             }
             Err(error) => {
                 tracing::warn!(error = %error, "the cluster listener failed; reconnecting");

@@ -336,6 +336,7 @@ fn publish_admin_change(app: &crate::state::AppState, key: &api_key::Model) {
         until: None,
         balance: None,
         at: Utc::now(),
+        relayed: false,
     });
 }
 

@@ -3,12 +3,16 @@
 //! that created the response it refers to (the state lives in that key's account only).
 //!
 //! Both tables are bounded in memory; the response table is warmed from the log at start, so
-//! a restart does not strand conversations that were under way.
+//! a restart does not strand conversations that were under way. With several instances each
+//! entry made here is also handed to the cluster ([`Affinity::share_with`]), which passes it
+//! on to the others with the request events; alone (SQLite) nothing is shared.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use quick_cache::sync::Cache;
 use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, prelude::*};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 
 use crate::{entity::api_request_log, error::ServiceError};
 
@@ -33,10 +37,31 @@ pub struct Owner {
     pub model: Arc<str>,
 }
 
+/// An entry of one instance's tables that the others learn, as it crosses between them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum Learnt {
+    /// `owner` created response `id`.
+    Response {
+        id: Arc<str>,
+        key_id: i32,
+        token_id: Option<i32>,
+        model: Arc<str>,
+    },
+    /// Conversation `session` (hex, as JSON has no 128-bit numbers) sticks to `key_id`.
+    Session {
+        session: String,
+        key_id: i32,
+        until_ms: i64,
+    },
+}
+
 /// The affinity tables.
 pub struct Affinity {
     sessions: Cache<u128, Sticky>,
     responses: Cache<Arc<str>, Owner>,
+    /// Where new entries go for the other instances; unset when there are none.
+    peers: OnceLock<mpsc::Sender<Learnt>>,
 }
 
 impl Default for Affinity {
@@ -51,6 +76,48 @@ impl Affinity {
         Self {
             sessions: Cache::new(sessions.max(1)),
             responses: Cache::new(responses.max(1)),
+            peers: OnceLock::new(),
+        }
+    }
+
+    /// From now on, hands each new entry to `peers` (the cluster relay) as well.
+    pub fn share_with(&self, peers: mpsc::Sender<Learnt>) {
+        let _ = self.peers.set(peers);
+    }
+
+    /// Never waits: when the relay is behind, the entry stays local (a follow-up that lands on
+    /// another instance then finds its owner in the log).
+    fn share(&self, learnt: impl FnOnce() -> Learnt) {
+        if let Some(peers) = self.peers.get() {
+            let _ = peers.try_send(learnt());
+        }
+    }
+
+    /// Takes in an entry another instance made, without passing it on again.
+    pub fn learn(&self, learnt: Learnt) {
+        match learnt {
+            Learnt::Response {
+                id,
+                key_id,
+                token_id,
+                model,
+            } => self.responses.insert(
+                id,
+                Owner {
+                    key_id,
+                    token_id,
+                    model,
+                },
+            ),
+            Learnt::Session {
+                session,
+                key_id,
+                until_ms,
+            } => {
+                if let Ok(session) = u128::from_str_radix(&session, 16) {
+                    self.sessions.insert(session, Sticky { key_id, until_ms });
+                }
+            }
         }
     }
 
@@ -68,6 +135,11 @@ impl Affinity {
     /// Sticks conversation `session` to `key_id` until `until_ms` (each served turn renews it).
     pub fn stick(&self, session: u128, key_id: i32, until_ms: i64) {
         self.sessions.insert(session, Sticky { key_id, until_ms });
+        self.share(|| Learnt::Session {
+            session: format!("{session:032x}"),
+            key_id,
+            until_ms,
+        });
     }
 
     /// Conversations remembered now.
@@ -77,12 +149,51 @@ impl Affinity {
 
     /// Remembers that `owner` created response `id`.
     pub fn remember_response(&self, id: &str, owner: Owner) {
-        self.responses.insert(Arc::from(id), owner);
+        let id: Arc<str> = Arc::from(id);
+        self.share(|| Learnt::Response {
+            id: id.clone(),
+            key_id: owner.key_id,
+            token_id: owner.token_id,
+            model: owner.model.clone(),
+        });
+        self.responses.insert(id, owner);
     }
 
     /// The key that created response `id`, if the pool made it and still remembers it.
     pub fn response_owner(&self, id: &str) -> Option<Owner> {
         self.responses.get(id)
+    }
+
+    /// The owner of response `id` from the log, remembered when found: for a follow-up of a
+    /// response another instance created, before (or without) its entry arriving here.
+    pub async fn find_response(
+        &self,
+        db: &impl ConnectionTrait,
+        id: &str,
+    ) -> Result<Option<Owner>, ServiceError> {
+        use api_request_log::Column;
+        let row: Option<(Option<i32>, Option<i32>, String)> = api_request_log::Entity::find()
+            .select_only()
+            .column(Column::KeyId)
+            .column(Column::AccessTokenId)
+            .column(Column::Model)
+            .filter(Column::ResponseId.eq(id))
+            .filter(Column::KeyId.is_not_null())
+            .order_by_desc(Column::Id)
+            .limit(1)
+            .into_tuple()
+            .one(db)
+            .await?;
+        let Some((Some(key_id), token_id, model)) = row else {
+            return Ok(None);
+        };
+        let owner = Owner {
+            key_id,
+            token_id,
+            model: Arc::from(model),
+        };
+        self.responses.insert(Arc::from(id), owner.clone());
+        Ok(Some(owner))
     }
 
     /// Fills the response table from the most recent log rows that created a response, so
@@ -106,8 +217,8 @@ impl Affinity {
         for (id, key_id, token_id, model) in rows.into_iter().rev() {
             if let Some(key_id) = key_id {
                 let model = Arc::from(model);
-                self.remember_response(
-                    &id,
+                self.responses.insert(
+                    Arc::from(id),
                     Owner {
                         key_id,
                         token_id,
@@ -154,5 +265,32 @@ mod tests {
         assert!(affinity.sessions() <= 100, "{}", affinity.sessions());
         assert!(affinity.responses.len() <= 100);
         assert_eq!(affinity.response_owner("resp_9999"), Some(owner()));
+    }
+
+    #[test]
+    fn entries_made_here_are_shared_and_learnt_ones_are_not_passed_on() {
+        let here = Affinity::new(10, 10);
+        let there = Affinity::new(10, 10);
+        let (tx, mut rx) = mpsc::channel(8);
+        here.share_with(tx);
+        let session = u128::MAX - 5;
+
+        here.remember_response("resp_1", owner());
+        here.stick(session, 3, 1_000);
+        let mut shared = Vec::new();
+        while let Ok(learnt) = rx.try_recv() {
+            // Through JSON, as between instances.
+            let json = serde_json::to_string(&learnt).unwrap();
+            shared.push(serde_json::from_str::<Learnt>(&json).unwrap());
+        }
+        for learnt in shared.iter().cloned() {
+            there.learn(learnt);
+        }
+
+        assert_eq!(shared.len(), 2);
+        assert_eq!(there.response_owner("resp_1"), Some(owner()));
+        assert_eq!(there.sticky_key(session, 999), Some(3));
+        here.learn(shared[1].clone());
+        assert!(rx.try_recv().is_err(), "a learnt entry is not shared again");
     }
 }

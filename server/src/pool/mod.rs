@@ -17,7 +17,7 @@ use std::{
 use arc_swap::ArcSwap;
 use sea_orm::{ConnectionTrait, EntityTrait};
 
-pub use affinity::{Affinity, Owner};
+pub use affinity::{Affinity, Learnt, Owner};
 pub use clients::ClientCache;
 pub use health::{Failure, KeyHealth, Verdict};
 pub use selection::{Criteria, Tier, Unavailable};

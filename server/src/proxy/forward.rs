@@ -22,7 +22,7 @@ use super::{
     request::{ClientRequest, Endpoint},
     route::Route,
     stream::TappedStream,
-    tap::{StreamTap, answer_facts},
+    tap::{StreamTap, answer_facts, is_response_id},
     translate::{
         errors,
         plan::{self, Leg},
@@ -283,6 +283,12 @@ async fn attempts(
 ) -> Response {
     let format = context.endpoint.format();
     let tuning = &context.live.proxy;
+    if let Some(id) = &request.previous_response_id
+        && is_response_id(id)
+    {
+        // Fills the table when another instance made the response; the plan reads it there.
+        crate::cluster::response_owner(state, id).await;
+    }
     let snapshot = state.pool.snapshot();
     let route = match Route::plan(
         &state.pool,
@@ -668,6 +674,7 @@ fn apply_verdict(state: &AppState, key: &PoolKey, verdict: Verdict) {
         until,
         balance: None,
         at: Utc::now(),
+        relayed: false,
     };
     match verdict {
         Verdict::CoolDown { until_ms } => {

@@ -108,10 +108,8 @@ async fn serve(
     if !is_response_id(id) {
         return Err(not_found(id.get(..64).unwrap_or("(id)"), "response_id"));
     }
-    let owner = state
-        .pool
-        .affinity()
-        .response_owner(id)
+    let owner = crate::cluster::response_owner(state, id)
+        .await
         .ok_or_else(|| not_found(id, "response_id"))?;
     state.access.authorize(&token, &owner.model)?;
     seen.model = Some(owner.model.clone());

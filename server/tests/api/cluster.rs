@@ -651,3 +651,402 @@ async fn a_budget_spent_through_one_instance_stops_the_token_on_the_others() {
     assert_eq!(response.status(), 402);
     drop(two);
 }
+
+#[tokio::test]
+async fn a_response_created_through_one_instance_is_followed_up_through_another_on_its_key_only_for_its_token()
+ {
+    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
+    if refused_on_sqlite(&one).await {
+        return;
+    }
+    let two = one.spawn_peer("two").await;
+    let upstream = MockUpstream::start().await;
+    // The second key has a hundred times the weight: a follow-up routed without knowing the
+    // response's key would almost always land there, where the response does not exist.
+    let holder = one
+        .add_key(
+            "OPENAI",
+            "sk-ok-holder",
+            json!({"baseUrl": upstream.url, "weight": 1}),
+        )
+        .await;
+    let heavy = one
+        .add_key(
+            "OPENAI",
+            "sk-ok-heavy",
+            json!({"baseUrl": upstream.url, "weight": 100}),
+        )
+        .await;
+    let token = one.client_token(json!({})).await;
+    let other_token = one.client_token(json!({"name": "someone else"})).await;
+    within_bound("the keys and the tokens", || {
+        enabled_on(&two, heavy) && two.state.access.authenticate(Some(&other_token)).is_ok()
+    })
+    .await;
+    let ask = |previous: Option<&str>| json!({"model": "gpt-5", "input": "say hi", "previous_response_id": previous});
+    let created: Value = one
+        .v1("/v1/responses", &token, ask(None))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+
+    // Straight away, as a client continuing a conversation would.
+    let follow_up = two.v1("/v1/responses", &token, ask(Some(&id))).await;
+    let retrieved = two
+        .http
+        .get(two.url(&format!("/v1/responses/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let stranger = two.v1("/v1/responses", &other_token, ask(Some(&id))).await;
+
+    assert_eq!(
+        follow_up.status(),
+        200,
+        "{}",
+        follow_up.text().await.unwrap()
+    );
+    assert_eq!(retrieved.status(), 200);
+    assert_eq!(stranger.status(), 404);
+    let body: Value = stranger.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "previous_response_not_found");
+    two.state.recorder.flush().await;
+    let rows = one.log_rows().await;
+    assert_eq!(rows.len(), 3, "the stranger's request never went upstream");
+    assert!(
+        rows.iter().all(|row| row.key_id == Some(holder as i32)),
+        "{:?}",
+        rows.iter().map(|row| row.key_id).collect::<Vec<_>>()
+    );
+    // The entry crossed with the relay, and the log answers for one that did not.
+    assert_eq!(
+        two.state
+            .pool
+            .affinity()
+            .response_owner(&id)
+            .map(|o| o.key_id),
+        Some(holder as i32)
+    );
+    let fresh = amp_pool::pool::Affinity::new(10, 10);
+    let from_log = fresh.find_response(&two.state.db, &id).await.unwrap();
+    assert_eq!(from_log.map(|o| o.key_id), Some(holder as i32));
+    drop(two);
+}
+
+#[tokio::test]
+async fn a_conversation_served_by_one_instance_keeps_its_key_when_its_next_turns_land_on_another() {
+    use crate::proxy_affinity::chat_turn;
+    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
+    if refused_on_sqlite(&one).await {
+        return;
+    }
+    let two = one.spawn_peer("two").await;
+    let upstream = MockUpstream::start().await;
+    let mut ids = Vec::new();
+    for name in ["sk-ok-one", "sk-ok-two", "sk-ok-three"] {
+        ids.push(
+            one.add_key("OPENAI", name, json!({"baseUrl": upstream.url}))
+                .await,
+        );
+    }
+    let token = one.client_token(json!({})).await;
+    within_bound("the keys and the token", || {
+        ids.iter().all(|id| enabled_on(&two, *id))
+            && two.state.access.authenticate(Some(&token)).is_ok()
+    })
+    .await;
+    // Another conversation first, so this one's key is not simply the one a fresh instance
+    // would pick first.
+    let answer = one
+        .v1("/v1/chat/completions", &token, chat_turn("go", 0))
+        .await;
+    assert_eq!(answer.status(), 200);
+    let answer = one
+        .v1("/v1/chat/completions", &token, chat_turn("rust", 0))
+        .await;
+    assert_eq!(answer.status(), 200);
+    let affinity = two.state.pool.affinity();
+    within_bound("the conversations' keys", || affinity.sessions() == 2).await;
+
+    for turn in 1..8 {
+        let through = if turn % 2 == 1 { &two } else { &one };
+        let answer = through
+            .v1("/v1/chat/completions", &token, chat_turn("rust", turn))
+            .await;
+        assert_eq!(answer.status(), 200, "turn {turn}");
+    }
+
+    two.state.recorder.flush().await;
+    let rows = one.log_rows().await;
+    assert_eq!(rows.len(), 9);
+    let keys: std::collections::HashSet<_> = rows[1..].iter().map(|row| row.key_id).collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_ne!(rows[0].key_id, rows[1].key_id);
+    drop(two);
+}
+
+#[tokio::test]
+async fn key_events_on_one_instance_show_the_cooldowns_and_disables_another_learnt() {
+    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
+    if refused_on_sqlite(&one).await {
+        return;
+    }
+    let two = one.spawn_peer("two").await;
+    let upstream = MockUpstream::start().await;
+    let ids = one
+        .add_keys_in_order(
+            "OPENAI",
+            &["sk-e401-refused", "sk-r429long-limited", "sk-ok-good"],
+            &upstream.url,
+        )
+        .await;
+    let token = one.client_token(json!({})).await;
+    let (hook, alerts, _) = crate::insight_balances::receiver(0).await;
+    one.graphql(
+        "mutation($v: JSON!) { setConfig(key: \"alerts\", value: $v) { key } }",
+        json!({"v": {"webhooks": [hook], "events": ["key_disabled"]}}),
+    )
+    .await;
+    within_bound("the keys, the token and the alert settings", || {
+        enabled_on(&two, ids[2])
+            && two.state.access.authenticate(Some(&token)).is_ok()
+            && !two.state.live.current().alerts.webhooks.is_empty()
+    })
+    .await;
+    let subscribers = one.state.events.key_subscribers();
+    let mut socket = one
+        .websocket(
+            "graphql-transport-ws",
+            json!({"Authorization": format!("Bearer {}", one.token)}),
+        )
+        .await;
+    assert_eq!(socket.next_json().await.unwrap()["type"], "connection_ack");
+    socket
+        .send(json!({"id": "1", "type": "subscribe", "payload": {"query":
+            "subscription { keyEvents { kind keyId keyName reason automatic until } }"}}))
+        .await;
+    within_bound("the subscription", || {
+        one.state.events.key_subscribers() == subscribers + 1
+    })
+    .await;
+
+    // Through two: the refused key is disabled, the limited one cools down.
+    let response = two.v1("/v1/chat/completions", &token, chat()).await;
+    assert_eq!(response.status(), 200);
+
+    let mut events = Vec::new();
+    for _ in 0..2 {
+        let message = socket.next_json().await.expect("a key event within 10 s");
+        events.push(message["payload"]["data"]["keyEvents"].clone());
+    }
+    events.sort_by_key(|event| event["keyId"].as_i64());
+    assert_eq!(
+        events[0],
+        json!({"kind": "DISABLED", "keyId": ids[0], "keyName": "sk-e401-refused",
+               "reason": "upstream rejected the key (HTTP 401)", "automatic": true, "until": null})
+    );
+    assert_eq!(events[1]["kind"], "COOLED_DOWN");
+    assert_eq!(events[1]["keyId"], ids[1]);
+    assert_eq!(events[1]["automatic"], true);
+    let until = chrono::DateTime::parse_from_rfc3339(events[1]["until"].as_str().unwrap()).unwrap();
+    let on_two = two
+        .state
+        .pool
+        .snapshot()
+        .key(ids[1] as i32)
+        .unwrap()
+        .health
+        .cooldown_until_ms();
+    // The same end as on the instance that learnt it (to the second the API shows).
+    assert!(
+        (until.timestamp_millis() - on_two).abs() < 1000,
+        "{until} vs {on_two}"
+    );
+    // Nothing is sent back and forth: no further event arrives, and the disable raised one
+    // alert (from the instance that saw it), not one per instance.
+    let echo = tokio::time::timeout(Duration::from_millis(500), socket.next_json()).await;
+    assert!(echo.is_err(), "{echo:?}");
+    within_bound("the alert", || !alerts.lock().unwrap().is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let alerts = alerts.lock().unwrap().clone();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["event"], "key_disabled");
+    drop(two);
+}
+
+async fn health(app: &TestApp) -> Value {
+    app.http
+        .get(app.url("/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Polls `/health` of `app` (at most 10 s) until `holds` is true of it; returns the last one.
+async fn health_until(app: &TestApp, what: &str, holds: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let health = health(app).await;
+        if holds(&health) {
+            return health;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{what}: not after 10 s: {health}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_instance_whose_listener_is_cut_reconnects_resyncs_and_sees_what_changed_meanwhile() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
+    if refused_on_sqlite(&one).await {
+        return;
+    }
+    let two = one.spawn_peer("two").await;
+    let upstream = MockUpstream::start().await;
+    let ids = two
+        .add_keys_in_order("OPENAI", &["sk-ok-only"], &upstream.url)
+        .await;
+    within_bound("the key", || enabled_on(&one, ids[0])).await;
+    let before = health_until(&one, "listening", |h| {
+        h["instance"]["listener"] == "listening"
+    })
+    .await;
+    let last_resync = before["instance"]["lastResync"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // As a failover or an idle-connection killer would.
+    let name = amp_pool::cluster::listener_name(one.state.cluster.instance_id());
+    let cut = one
+        .state
+        .db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE application_name = $1",
+            [name.into()],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(cut.len(), 1, "one listener connection per instance");
+    health_until(&one, "the cut noticed", |h| {
+        h["instance"]["listener"] == "connecting"
+    })
+    .await;
+    // A change whose notice the cut instance cannot hear.
+    set_enabled(&two, ids[0], false).await;
+
+    // Listening again, then resynced (the resync follows the `LISTEN`, so nothing falls
+    // between the two).
+    let after = health_until(&one, "listening and resynced again", |h| {
+        h["instance"]["listener"] == "listening" && h["instance"]["lastResync"] != last_resync
+    })
+    .await;
+    assert!(
+        !enabled_on(&one, ids[0]),
+        "the change made while cut is seen"
+    );
+    let resynced = after["instance"]["lastResync"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(resynced).unwrap()
+            > chrono::DateTime::parse_from_rfc3339(&last_resync).unwrap(),
+        "{resynced} after {last_resync}"
+    );
+    drop(two);
+}
+
+/// The runs of each background job `/metrics` of `app` reports, by job.
+async fn job_runs(app: &TestApp) -> std::collections::BTreeMap<String, u64> {
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|line| line.starts_with("amp_pool_job_runs_total{"))
+        .filter_map(|line| {
+            let job = line.split("job=\"").nth(1)?.split('"').next()?;
+            let runs = line.rsplit(' ').next()?.parse().ok()?;
+            Some((job.to_string(), runs))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn with_three_instances_each_background_job_runs_once_per_period() {
+    const PERIOD: Duration = Duration::from_millis(300);
+    const PERIODS: u32 = 12;
+    let fast = |s: &mut amp_pool::config::Settings| s.job_period_override = Some(PERIOD);
+    let one = TestApp::spawn_with(|s| {
+        s.instance_name = "one".into();
+        fast(s);
+    })
+    .await;
+    if refused_on_sqlite(&one).await {
+        return;
+    }
+    let two = one.spawn_peer_with("two", fast).await;
+    let three = one.spawn_peer_with("three", fast).await;
+    let apps = [&one, &two, &three];
+    let start = Instant::now();
+    while apps
+        .iter()
+        .filter(|app| app.state.cluster.leads_jobs())
+        .count()
+        != 1
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no single leader"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A period after it took the lead, every job has run on the leader.
+    tokio::time::sleep(PERIOD * 2).await;
+
+    let mut before = Vec::new();
+    for app in apps {
+        before.push(job_runs(app).await);
+    }
+    tokio::time::sleep(PERIOD * PERIODS).await;
+    let mut after = Vec::new();
+    for app in apps {
+        after.push(job_runs(app).await);
+    }
+
+    let leader = apps
+        .iter()
+        .position(|app| app.state.cluster.leads_jobs())
+        .unwrap();
+    println!("job runs per instance over {PERIODS} periods: before {before:?}, after {after:?}");
+    for job in ["balance_refresh", "provider_check", "retention"] {
+        let ran =
+            |runs: &std::collections::BTreeMap<String, u64>| runs.get(job).copied().unwrap_or(0);
+        for (i, runs) in after.iter().enumerate() {
+            if i != leader {
+                assert_eq!(ran(runs), 0, "{job} ran on an instance that does not lead");
+            }
+        }
+        let runs = ran(&after[leader]) - ran(&before[leader]);
+        // Never more than once a period; at least every other period on a loaded machine.
+        assert!(
+            (u64::from(PERIODS / 2)..=u64::from(PERIODS) + 1).contains(&runs),
+            "{job} ran {runs} times in {PERIODS} periods"
+        );
+    }
+    drop((two, three));
+}

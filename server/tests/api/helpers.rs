@@ -80,8 +80,14 @@ impl TestApp {
     /// Starts another instance on this app's database, called `name` (so it has a journal of
     /// its own), and logs in. Drop it before the app that owns the database.
     pub async fn spawn_peer(&self, name: &str) -> TestApp {
+        self.spawn_peer_with(name, |_| {}).await
+    }
+
+    /// [`Self::spawn_peer`], with `adjust` applied to its settings.
+    pub async fn spawn_peer_with(&self, name: &str, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let mut settings = self.database().settings();
         settings.instance_name = name.into();
+        adjust(&mut settings);
         let mut peer = Self::start_with_settings(settings, None).await;
         peer.token = peer.login(ADMIN_USERNAME, ADMIN_PASSWORD).await;
         peer

@@ -216,7 +216,9 @@ async fn refreshing_a_missing_key_is_not_found() {
 }
 
 /// A webhook receiver that records what it gets; it refuses the first `failures` posts.
-async fn receiver(failures: usize) -> (String, Arc<Mutex<Vec<Value>>>, Arc<Mutex<usize>>) {
+pub(crate) async fn receiver(
+    failures: usize,
+) -> (String, Arc<Mutex<Vec<Value>>>, Arc<Mutex<usize>>) {
     #[derive(Clone)]
     struct Shared {
         got: Arc<Mutex<Vec<Value>>>,

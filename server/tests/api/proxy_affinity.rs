@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::{helpers::TestApp, mock::MockUpstream};
 
 /// Turn `n` of a chat conversation: the same system prompt and opening, a longer history.
-fn chat_turn(conversation: &str, n: usize) -> Value {
+pub(crate) fn chat_turn(conversation: &str, n: usize) -> Value {
     let mut messages = vec![
         json!({"role": "system", "content": "You are terse."}),
         json!({"role": "user", "content": format!("Let us talk about {conversation}.")}),
