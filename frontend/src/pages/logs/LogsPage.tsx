@@ -192,7 +192,10 @@ export default function LogsPage() {
       />
       <Space style={{ width: '100%', justifyContent: 'space-between' }}>
         <Typography.Text type="secondary" data-testid="logs-total">
-          {t('logs.total', { n: formatCount(connection?.totalCount ?? 0) })}
+          {/* Counted up to 10,000 ("10,000+" beyond): an exact count reads every matching row. */}
+          {t('logs.total', {
+            n: `${formatCount(connection?.boundedCount.count ?? 0)}${connection?.boundedCount.complete === false ? '+' : ''}`,
+          })}
         </Typography.Text>
         <Space>
           <Select
