@@ -1,7 +1,8 @@
 //! Pages of the request log, newest first by start time (then by id among attempts that started
-//! together). Every filter of the console has an index on (column, create_time), which on both
-//! engines also orders equal times by row id, so a page walks its index in order and stops after
-//! the page: no sort of every matching row, however many millions the log holds.
+//! together). Every filter of the console has an index on (column, create_time), so a page walks
+//! its index in order and stops after the page: no sort of every matching row, however many
+//! millions the log holds. (SQLite's indexes end with the row id, so ties come in order; PostgreSQL
+//! sorts the few ties of a page.)
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
