@@ -1,4 +1,4 @@
-import { formatCount, formatDuration, formatMoney, formatPercent, formatTokens } from './format';
+import { formatBoundedCount, formatCount, formatDuration, formatMoney, formatPercent, formatTokens } from './format';
 
 describe('formatMoney', () => {
   it('shows costs under a dollar with four decimals', () => {
@@ -52,5 +52,16 @@ describe('formatPercent', () => {
   it('shows a ratio as a percentage with one decimal', () => {
     expect(formatPercent(0.995)).toBe('99.5%');
     expect(formatPercent(null)).toBe('—');
+  });
+});
+
+describe('formatBoundedCount', () => {
+  it('adds a plus when the count stopped at its limit', () => {
+    expect(formatBoundedCount({ count: 10000, complete: false })).toBe('10,000+');
+    expect(formatBoundedCount({ count: 10000, complete: true })).toBe('10,000');
+    expect(formatBoundedCount({ count: 12, complete: true })).toBe('12');
+  });
+  it('shows no rows before the first answer', () => {
+    expect(formatBoundedCount(undefined)).toBe('0');
   });
 });

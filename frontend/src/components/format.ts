@@ -28,6 +28,12 @@ export function formatCount(n: number | null | undefined): string {
   return new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 }).format(n);
 }
 
+/** A count that stopped at its limit: "10,000+" when more rows matched than were counted. */
+export function formatBoundedCount(bounded: { count: number; complete: boolean } | null | undefined): string {
+  if (!bounded) return formatCount(0);
+  return `${formatCount(bounded.count)}${bounded.complete ? '' : '+'}`;
+}
+
 /** Token counts are counts. */
 export const formatTokens = formatCount;
 

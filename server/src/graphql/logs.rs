@@ -1,13 +1,12 @@
 //! The request log: a Relay connection (newest first) with filters, and one row by id.
 
 use async_graphql::{
-    Context, InputObject, Object,
-    connection::{Connection, Edge, EmptyFields, query},
+    Context, InputObject, Object, SimpleObject,
+    connection::{Connection, CursorType, Edge, EmptyFields, query},
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
 };
 
 use super::{keys::ApiKey, loaders, state};
@@ -15,7 +14,10 @@ use crate::{
     entity::api_request_log::{Column, Entity as Logs, Model},
     error::{GqlError, GqlResult, ServiceError},
     provider::Provider,
-    service::access_tokens::NANOS_PER_USD,
+    service::{
+        access_tokens::NANOS_PER_USD,
+        request_logs::{self, End, LogCursor},
+    },
 };
 
 /// Largest page of `requestLogs`.
@@ -217,7 +219,45 @@ impl RequestLogFilter {
     }
 }
 
-/// The connection's extra field, counted only when asked for.
+/// A page boundary: the row's start time and id, since pages are ordered by both.
+pub struct Cursor(LogCursor);
+
+impl CursorType for Cursor {
+    type Error = &'static str;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        const INVALID: &str = "not a cursor of requestLogs";
+        let (id, at) = s.split_once('_').ok_or(INVALID)?;
+        Ok(Cursor(LogCursor {
+            at: DateTime::parse_from_rfc3339(at)
+                .map_err(|_| INVALID)?
+                .with_timezone(&Utc),
+            id: id.parse().map_err(|_| INVALID)?,
+        }))
+    }
+
+    fn encode_cursor(&self) -> String {
+        format!(
+            "{}_{}",
+            self.0.id,
+            self.0.at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        )
+    }
+}
+
+/// Largest `limit` of `boundedCount`.
+const MAX_COUNT: u64 = 1_000_000;
+
+/// A count of log rows that stops at a limit.
+#[derive(SimpleObject)]
+pub struct BoundedCount {
+    /// Rows matching the filter, at most the `limit` asked for.
+    count: u64,
+    /// False when more rows match than the `limit`.
+    complete: bool,
+}
+
+/// The connection's extra fields, counted only when asked for.
 pub struct LogTotal {
     db: DatabaseConnection,
     condition: Condition,
@@ -232,6 +272,28 @@ impl LogTotal {
             .count(&self.db)
             .await?)
     }
+
+    /// Rows matching the filter, counted no further than `limit` (1–1,000,000; 10,000 by
+    /// default). Stays fast on a log of millions of rows, where `totalCount` reads every
+    /// matching row.
+    async fn bounded_count(
+        &self,
+        #[graphql(default = 10000)] limit: i32,
+    ) -> GqlResult<BoundedCount> {
+        let Some(limit) = u64::try_from(limit)
+            .ok()
+            .filter(|limit| (1..=MAX_COUNT).contains(limit))
+        else {
+            return Err(ServiceError::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_COUNT}"),
+            )
+            .into());
+        };
+        let (count, complete) =
+            request_logs::count_up_to(&self.db, self.condition.clone(), limit).await?;
+        Ok(BoundedCount { count, complete })
+    }
 }
 
 /// Reading the log.
@@ -240,7 +302,7 @@ pub struct LogQuery;
 
 #[Object]
 impl LogQuery {
-    /// Log rows, newest first, as a Relay connection (at most 500 per page, 50 by default).
+    /// Log rows, newest first (by start time), as a Relay connection (at most 500 per page, 50 by default).
     async fn request_logs(
         &self,
         ctx: &Context<'_>,
@@ -249,7 +311,7 @@ impl LogQuery {
         first: Option<i32>,
         last: Option<i32>,
         filter: Option<RequestLogFilter>,
-    ) -> async_graphql::Result<Connection<i64, RequestLog, LogTotal, EmptyFields>> {
+    ) -> async_graphql::Result<Connection<Cursor, RequestLog, LogTotal, EmptyFields>> {
         let db = state(ctx).map_err(GqlError::from)?.db.clone();
         let condition = filter.unwrap_or_default().condition();
         for (name, value) in [("first", first), ("last", last)] {
@@ -266,34 +328,34 @@ impl LogQuery {
             before,
             first,
             last,
-            |after: Option<i64>, before: Option<i64>, first, last| async move {
-                let mut select = Logs::find().filter(condition.clone());
-                if let Some(after) = after {
-                    select = select.filter(Column::Id.lt(after));
-                }
-                if let Some(before) = before {
-                    select = select.filter(Column::Id.gt(before));
-                }
+            |after: Option<Cursor>, before: Option<Cursor>, first, last| async move {
+                let (after, before) = (after.map(|c| c.0), before.map(|c| c.0));
                 // Newest first; `last` reads from the old end and is turned around.
                 let (rows, has_previous, has_next) = if let Some(last) = last {
-                    let mut rows = select
-                        .order_by_asc(Column::Id)
-                        .limit(last as u64 + 1)
-                        .all(&db)
-                        .await
-                        .map_err(GqlError::from)?;
+                    let mut rows = request_logs::read(
+                        &db,
+                        condition.clone(),
+                        after,
+                        before,
+                        End::Oldest,
+                        last as u64 + 1,
+                    )
+                    .await?;
                     let more = rows.len() > last;
                     rows.truncate(last);
                     rows.reverse();
                     (rows, more, before.is_some())
                 } else {
                     let take = first.unwrap_or(DEFAULT_PAGE);
-                    let mut rows = select
-                        .order_by_desc(Column::Id)
-                        .limit(take as u64 + 1)
-                        .all(&db)
-                        .await
-                        .map_err(GqlError::from)?;
+                    let mut rows = request_logs::read(
+                        &db,
+                        condition.clone(),
+                        after,
+                        before,
+                        End::Newest,
+                        take as u64 + 1,
+                    )
+                    .await?;
                     let more = rows.len() > take;
                     rows.truncate(take);
                     (rows, after.is_some(), more)
@@ -305,7 +367,7 @@ impl LogQuery {
                 );
                 connection.edges.extend(
                     rows.into_iter()
-                        .map(|row| Edge::new(row.id, RequestLog(row))),
+                        .map(|row| Edge::new(Cursor(LogCursor::from(&row)), RequestLog(row))),
                 );
                 Ok::<_, GqlError>(connection)
             },

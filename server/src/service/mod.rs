@@ -6,6 +6,7 @@ pub mod admins;
 pub mod config_entries;
 pub mod key_import;
 pub mod keys;
+pub mod request_logs;
 pub mod secrets;
 pub mod stats;
 pub mod validate;

@@ -1,6 +1,13 @@
-//! The request log over GraphQL: a newest-first Relay connection with filters, and key look-ups
-//! batched once per page.
+//! The request log over GraphQL: a newest-first Relay connection with filters, a count that stops
+//! at a limit, and key look-ups batched once per page.
 
+use std::sync::Arc;
+
+use amp_pool::{
+    recorder::{AttemptRecord, AttemptStatus},
+    usage::Usage,
+};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 use crate::{
@@ -172,4 +179,140 @@ async fn a_page_larger_than_allowed_is_refused() {
 
     assert_eq!(error_code(&response), "BAD_USER_INPUT");
     assert_eq!(response["errors"][0]["extensions"]["field"], "first");
+}
+
+/// An attempt that started at `started_at`, recorded through the writer.
+fn attempt(n: usize, started_at: DateTime<Utc>) -> AttemptRecord {
+    AttemptRecord {
+        request_id: Arc::from(format!("req-order-{n}")),
+        attempt: 1,
+        key_id: None,
+        key_name: None,
+        access_token_id: None,
+        provider: "openai",
+        endpoint: "chat_completions",
+        model: Arc::from("gpt-4o"),
+        is_stream: false,
+        usage: Usage::default(),
+        cost: 0,
+        cost_unknown: false,
+        latency_ms: 10,
+        first_byte_ms: None,
+        status: AttemptStatus::Success,
+        http_status_code: Some(200),
+        error_type: None,
+        error_message: None,
+        usage_source: Default::default(),
+        response_id: None,
+        route: None,
+        started_at,
+    }
+}
+
+#[tokio::test]
+async fn pages_follow_start_times_and_walk_equal_times_by_id() {
+    let app = TestApp::spawn().await;
+    // Recorded (so numbered) out of start order, three starting in the same instant, with a
+    // fraction of a second that a cursor must carry exactly.
+    let t = DateTime::parse_from_rfc3339("2026-11-20T10:00:00.123456Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    for (n, seconds) in [3, 1, 1, 1, 2].into_iter().enumerate() {
+        app.state
+            .recorder
+            .record(attempt(n, t + Duration::seconds(seconds)));
+    }
+    let recorded: Vec<i64> = app.log_rows().await.iter().map(|r| r.id).collect();
+    let expected = vec![
+        recorded[0],
+        recorded[4],
+        recorded[3],
+        recorded[2],
+        recorded[1],
+    ];
+
+    let mut walked = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..5 {
+        let page = app
+            .graphql("query($after: String) { requestLogs(first: 2, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id } } } }", json!({"after": after}))
+            .await;
+        walked.extend(ids(&page));
+        let info = &data(&page)["requestLogs"]["pageInfo"];
+        if info["hasNextPage"] != true {
+            break;
+        }
+        after = info["endCursor"].as_str().map(str::to_string);
+    }
+    let last = app
+        .graphql(
+            "{ requestLogs(last: 2) { pageInfo { hasPreviousPage startCursor } edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    let start = data(&last)["requestLogs"]["pageInfo"]["startCursor"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let newer = app
+        .graphql(
+            "query($before: String) { requestLogs(last: 5, before: $before) { edges { node { id } } } }",
+            json!({"before": start}),
+        )
+        .await;
+    let forged = app
+        .graphql("{ requestLogs(after: \"12\") { totalCount } }", json!({}))
+        .await;
+
+    assert_eq!(walked, expected, "newest start first, equal starts by id");
+    assert_eq!(ids(&last), expected[3..]);
+    assert_eq!(ids(&newer), expected[..3]);
+    assert!(
+        forged["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a cursor of requestLogs"),
+        "{forged}"
+    );
+}
+
+#[tokio::test]
+async fn the_bounded_count_stops_at_its_limit() {
+    let app = TestApp::spawn().await;
+    let upstream = MockUpstream::start().await;
+    traffic(&app, &upstream).await;
+    let count = |limit: i64| {
+        let app = &app;
+        async move {
+            app.graphql(
+                "query($l: Int!) { requestLogs(filter: {status: \"error\"}) { boundedCount(limit: $l) { count complete } } }",
+                json!({"l": limit}),
+            )
+            .await
+        }
+    };
+
+    let below = count(5).await;
+    let exact = count(6).await;
+    let zero = count(0).await;
+    let default = app
+        .graphql(
+            "{ requestLogs { boundedCount { count complete } } }",
+            json!({}),
+        )
+        .await;
+
+    assert_eq!(
+        data(&below)["requestLogs"]["boundedCount"],
+        json!({"count": 5, "complete": false})
+    );
+    assert_eq!(
+        data(&exact)["requestLogs"]["boundedCount"],
+        json!({"count": 6, "complete": true})
+    );
+    assert_eq!(
+        data(&default)["requestLogs"]["boundedCount"],
+        json!({"count": 12, "complete": true})
+    );
+    assert_eq!(error_code(&zero), "BAD_USER_INPUT");
 }

@@ -9,7 +9,7 @@ import { useTranslation } from 'react-i18next';
 import type { LogFieldsFragment, Provider, RequestLogFilter } from '../../gql/graphql';
 import { ErrorAlert } from '../../components/QueryState';
 import { Duration, Money, Tokens } from '../../components/Numbers';
-import { formatCount, formatDateTime } from '../../components/format';
+import { formatBoundedCount, formatDateTime } from '../../components/format';
 import { PROVIDERS } from '../keys/KeyForm';
 import { LogEvents, LogKeys, RequestLogs } from './operations';
 import { LogDrawer } from './LogDrawer';
@@ -192,7 +192,8 @@ export default function LogsPage() {
       />
       <Space style={{ width: '100%', justifyContent: 'space-between' }}>
         <Typography.Text type="secondary" data-testid="logs-total">
-          {t('logs.total', { n: formatCount(connection?.totalCount ?? 0) })}
+          {/* Counted up to 10,000 ("10,000+" beyond): an exact count reads every matching row. */}
+          {t('logs.total', { n: formatBoundedCount(connection?.boundedCount) })}
         </Typography.Text>
         <Space>
           <Select

@@ -42,7 +42,10 @@ export const LogFieldsFragment = graphql(`
 export const RequestLogs = graphql(`
   query RequestLogs($first: Int, $after: String, $filter: RequestLogFilter) {
     requestLogs(first: $first, after: $after, filter: $filter) {
-      totalCount
+      boundedCount {
+        count
+        complete
+      }
       pageInfo {
         hasNextPage
         endCursor
