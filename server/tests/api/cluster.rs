@@ -534,13 +534,22 @@ async fn three_instances_share_3000_requests_exactly_and_a_killed_one_loses_only
             assert!(id.is_some(), "instances 2 and 3 answered every request");
         }
     }
-    for id in &answered {
-        let row = ledger
-            .attempts
-            .get(&(id.to_string(), 1))
-            .unwrap_or_else(|| panic!("answered request {id} has its row"));
-        assert_eq!(row.status, "success");
+    // A record reaches the journal through the writer's queue a moment after its answer, so
+    // the killed instance may lose the rows of the last few requests it answered (at most
+    // one per worker); the instances that lived lose none.
+    let mut lost_rows = 0;
+    for (instance, id) in &outcomes {
+        let Some(id) = id else { continue };
+        match ledger.attempts.get(&(id.clone(), 1)) {
+            Some(row) => assert_eq!(row.status, "success"),
+            None if *instance == 0 => lost_rows += 1,
+            None => panic!("request {id} answered by a live instance has its row"),
+        }
     }
+    assert!(
+        lost_rows <= WORKERS,
+        "rows lost by the killed instance: {lost_rows} (at most its last answered ones)"
+    );
     let unanswered_rows = ledger
         .attempts
         .keys()
@@ -555,7 +564,7 @@ async fn three_instances_share_3000_requests_exactly_and_a_killed_one_loses_only
         .filter(|(instance, id)| *instance == 0 && id.is_none())
         .count();
     println!(
-        "{REQUESTS} requests over three instances: {} answered, {lost} to the killed instance unanswered, {unanswered_rows} rows of unanswered requests",
+        "{REQUESTS} requests over three instances: {} answered, {lost} to the killed instance unanswered, {unanswered_rows} rows of unanswered requests, {lost_rows} rows of answered ones lost",
         answered.len()
     );
     assert_eq!(answered.len() + lost, REQUESTS);
