@@ -16,11 +16,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // mimalloc asks for transparent huge pages on its arenas, so every 2 MiB it touches counts
-    // whole in the resident size (an idle pool after a load run held 14–38 MiB of them). Best
-    // effort: pages touched before this line may still be huge.
-    #[cfg(target_os = "linux")]
-    let _ = rustix::thread::disable_transparent_huge_pages(true);
     // A missing .env is normal; the environment and flags still apply.
     let _ = dotenvy::dotenv();
     let args = Cli::parse();
