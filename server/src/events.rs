@@ -82,6 +82,31 @@ pub struct KeyEvent {
     pub relayed: bool,
 }
 
+impl KeyEvent {
+    /// A cooldown or disable the pool decided for `key`: here, or on another instance when
+    /// `relayed`.
+    pub fn automatic(
+        key: &crate::pool::PoolKey,
+        kind: KeyEventKind,
+        reason: Option<String>,
+        until: Option<DateTime<Utc>>,
+        relayed: bool,
+    ) -> Self {
+        Self {
+            kind,
+            key_id: key.id,
+            key_name: key.name.clone(),
+            provider: key.provider.as_str().to_string(),
+            reason,
+            automatic: true,
+            until,
+            balance: None,
+            at: Utc::now(),
+            relayed,
+        }
+    }
+}
+
 /// A cheap, clonable handle on the broadcast channels.
 #[derive(Clone)]
 pub struct EventBus {

@@ -295,19 +295,9 @@ fn relayed_key_event(state: &AppState, change: &Change) -> Option<crate::events:
         Change::Disabled { id, reason } => (*id, KeyEventKind::Disabled, reason.clone(), None),
         _ => return None,
     };
-    let key = state.pool.snapshot().key(id)?.clone();
-    Some(KeyEvent {
-        kind,
-        key_id: id,
-        key_name: key.name.clone(),
-        provider: key.provider.as_str().to_string(),
-        reason,
-        automatic: true,
-        until,
-        balance: None,
-        at: Utc::now(),
-        relayed: true,
-    })
+    let snapshot = state.pool.snapshot();
+    let key = snapshot.key(id)?;
+    Some(KeyEvent::automatic(key, kind, reason, until, true))
 }
 
 /// Brings this instance up to date with a committed change.

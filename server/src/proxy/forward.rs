@@ -664,18 +664,7 @@ fn transient_failure(state: &AppState, context: &RequestContext, key: &Arc<PoolK
 }
 
 fn apply_verdict(state: &AppState, key: &PoolKey, verdict: Verdict) {
-    let event = |kind, reason, until| KeyEvent {
-        kind,
-        key_id: key.id,
-        key_name: key.name.clone(),
-        provider: key.provider.as_str().to_string(),
-        reason,
-        automatic: true,
-        until,
-        balance: None,
-        at: Utc::now(),
-        relayed: false,
-    };
+    let event = |kind, reason, until| KeyEvent::automatic(key, kind, reason, until, false);
     match verdict {
         Verdict::CoolDown { until_ms } => {
             tracing::info!(key_id = key.id, until_ms, "key cooling down");

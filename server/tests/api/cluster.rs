@@ -42,6 +42,21 @@ async fn refused_on_sqlite(app: &TestApp) -> bool {
     true
 }
 
+/// Instances named `names` on one database, the first spawned and the others its peers; `None`
+/// on SQLite, where a second instance is refused (asserted).
+async fn instances<const N: usize>(names: [&str; N]) -> Option<[TestApp; N]> {
+    let first = TestApp::spawn_with(|s| s.instance_name = names[0].into()).await;
+    if refused_on_sqlite(&first).await {
+        return None;
+    }
+    let mut apps = Vec::with_capacity(N);
+    for name in &names[1..] {
+        apps.push(first.spawn_peer(name).await);
+    }
+    apps.insert(0, first);
+    apps.try_into().ok()
+}
+
 /// Waits (polling every millisecond, at most [`PROPAGATION_BOUND`]) until `seen` holds.
 async fn within_bound(what: &str, mut seen: impl FnMut() -> bool) -> Duration {
     let start = Instant::now();
@@ -129,12 +144,9 @@ async fn a_second_instance_on_one_sqlite_file_is_refused_until_the_first_stops()
 
 #[tokio::test]
 async fn a_key_disabled_through_one_instance_is_skipped_by_the_others_within_100_ms() {
-    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
-    if refused_on_sqlite(&one).await {
+    let Some([one, two, three]) = instances(["one", "two", "three"]).await else {
         return;
-    }
-    let two = one.spawn_peer("two").await;
-    let three = one.spawn_peer("three").await;
+    };
     let upstream = MockUpstream::start().await;
     let ids = one
         .add_keys_in_order("OPENAI", &["sk-ok-first", "sk-ok-second"], &upstream.url)
@@ -184,11 +196,9 @@ async fn a_key_disabled_through_one_instance_is_skipped_by_the_others_within_100
 
 #[tokio::test]
 async fn key_health_learnt_on_one_instance_is_used_by_the_others() {
-    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
-    if refused_on_sqlite(&one).await {
+    let Some([one, two]) = instances(["one", "two"]).await else {
         return;
-    }
-    let two = one.spawn_peer("two").await;
+    };
     let upstream = MockUpstream::start().await;
     let ids = one
         .add_keys_in_order(
@@ -262,12 +272,9 @@ async fn health_reports_the_instance_and_its_listener() {
 
 #[tokio::test]
 async fn a_subscription_on_one_instance_sees_requests_served_by_the_others() {
-    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
-    if refused_on_sqlite(&one).await {
+    let Some([one, two, three]) = instances(["one", "two", "three"]).await else {
         return;
-    }
-    let two = one.spawn_peer("two").await;
-    let three = one.spawn_peer("three").await;
+    };
     let upstream = MockUpstream::start().await;
     let ids = one
         .add_keys_in_order("OPENAI", &["sk-ok-only"], &upstream.url)
@@ -572,12 +579,9 @@ async fn three_instances_share_3000_requests_exactly_and_a_killed_one_loses_only
 
 #[tokio::test]
 async fn an_rpm_limit_of_60_holds_across_three_instances() {
-    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
-    if refused_on_sqlite(&one).await {
+    let Some([one, two, three]) = instances(["one", "two", "three"]).await else {
         return;
-    }
-    let two = one.spawn_peer("two").await;
-    let three = one.spawn_peer("three").await;
+    };
     let upstream = MockUpstream::start().await;
     one.add_keys_in_order("OPENAI", &["sk-ok-only-key"], &upstream.url)
         .await;
@@ -620,11 +624,9 @@ async fn an_rpm_limit_of_60_holds_across_three_instances() {
 
 #[tokio::test]
 async fn a_budget_spent_through_one_instance_stops_the_token_on_the_others() {
-    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
-    if refused_on_sqlite(&one).await {
+    let Some([one, two]) = instances(["one", "two"]).await else {
         return;
-    }
-    let two = one.spawn_peer("two").await;
+    };
     let upstream = MockUpstream::start().await;
     one.add_keys_in_order("OPENAI", &["sk-ok-only-key"], &upstream.url)
         .await;
@@ -664,11 +666,9 @@ async fn a_budget_spent_through_one_instance_stops_the_token_on_the_others() {
 #[tokio::test]
 async fn a_response_created_through_one_instance_is_followed_up_through_another_on_its_key_only_for_its_token()
  {
-    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
-    if refused_on_sqlite(&one).await {
+    let Some([one, two]) = instances(["one", "two"]).await else {
         return;
-    }
-    let two = one.spawn_peer("two").await;
+    };
     let upstream = MockUpstream::start().await;
     // The second key has a hundred times the weight: a follow-up routed without knowing the
     // response's key would almost always land there, where the response does not exist.
@@ -748,11 +748,9 @@ async fn a_response_created_through_one_instance_is_followed_up_through_another_
 #[tokio::test]
 async fn a_conversation_served_by_one_instance_keeps_its_key_when_its_next_turns_land_on_another() {
     use crate::proxy_affinity::chat_turn;
-    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
-    if refused_on_sqlite(&one).await {
+    let Some([one, two]) = instances(["one", "two"]).await else {
         return;
-    }
-    let two = one.spawn_peer("two").await;
+    };
     let upstream = MockUpstream::start().await;
     let mut ids = Vec::new();
     for name in ["sk-ok-one", "sk-ok-two", "sk-ok-three"] {
@@ -799,11 +797,9 @@ async fn a_conversation_served_by_one_instance_keeps_its_key_when_its_next_turns
 
 #[tokio::test]
 async fn key_events_on_one_instance_show_the_cooldowns_and_disables_another_learnt() {
-    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
-    if refused_on_sqlite(&one).await {
+    let Some([one, two]) = instances(["one", "two"]).await else {
         return;
-    }
-    let two = one.spawn_peer("two").await;
+    };
     let upstream = MockUpstream::start().await;
     let ids = one
         .add_keys_in_order(
@@ -916,11 +912,9 @@ async fn health_until(app: &TestApp, what: &str, holds: impl Fn(&Value) -> bool)
 #[tokio::test]
 async fn an_instance_whose_listener_is_cut_reconnects_resyncs_and_sees_what_changed_meanwhile() {
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
-    let one = TestApp::spawn_with(|s| s.instance_name = "one".into()).await;
-    if refused_on_sqlite(&one).await {
+    let Some([one, two]) = instances(["one", "two"]).await else {
         return;
-    }
-    let two = one.spawn_peer("two").await;
+    };
     let upstream = MockUpstream::start().await;
     let ids = two
         .add_keys_in_order("OPENAI", &["sk-ok-only"], &upstream.url)
