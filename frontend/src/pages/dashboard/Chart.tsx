@@ -8,6 +8,12 @@ import type { EChartsCoreOption } from 'echarts/core';
 
 echarts.use([BarChart, LineChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
 
+/** Whether the visitor asked the system for less motion (then charts appear without growing in). */
+function reducedMotion(): boolean {
+  return typeof window !== 'undefined' && window.matchMedia?.('(prefers-reduced-motion: reduce)').matches === true;
+}
+
 export default function Chart({ option, height = 300 }: { option: EChartsCoreOption; height?: number }) {
-  return <ReactEChartsCore echarts={echarts} option={option} notMerge style={{ height, width: '100%' }} />;
+  const shown = reducedMotion() ? { ...option, animation: false } : option;
+  return <ReactEChartsCore echarts={echarts} option={shown} notMerge style={{ height, width: '100%' }} />;
 }

@@ -193,7 +193,7 @@ export default function LogsPage() {
       <Space style={{ width: '100%', justifyContent: 'space-between' }}>
         <Typography.Text type="secondary" data-testid="logs-total">
           {/* Counted up to 10,000 ("10,000+" beyond): an exact count reads every matching row. */}
-          {t('logs.total', { n: formatBoundedCount(connection?.boundedCount) })}
+          {t('logs.total', { count: connection?.boundedCount?.count ?? 0, n: formatBoundedCount(connection?.boundedCount) })}
         </Typography.Text>
         <Space>
           <Select
