@@ -3,9 +3,10 @@
 //!
 //! Batching makes the notices grow with the bytes, not the requests: one per instance per
 //! 50 ms while a batch fits PostgreSQL's 8000-byte limit (about 16 events), split beyond
-//! (400 requests per second are about 60 notices; see BENCHMARKS.md). The same notices carry the affinity entries this instance made (which key
-//! holds a new response, which key a conversation sticks to), so a follow-up or the next turn
-//! that lands on another instance goes to the same key.
+//! (400 requests per second are about 60 notices; see BENCHMARKS.md). The same notices carry
+//! the affinity entries this instance made (which key holds a new response, which key a
+//! conversation sticks to), so a follow-up or the next turn that lands on another instance
+//! goes to the same key.
 
 use std::{sync::Arc, time::Duration};
 
