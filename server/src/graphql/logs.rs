@@ -323,6 +323,12 @@ impl LogQuery {
                 .into());
             }
         }
+        // Checked here too, so a cursor that is not one is refused like any bad argument.
+        for (name, cursor) in [("after", &after), ("before", &before)] {
+            if let Some(Err(message)) = cursor.as_deref().map(Cursor::decode_cursor) {
+                return Err(GqlError::from(ServiceError::invalid(name, message)).into());
+            }
+        }
         query(
             after,
             before,

@@ -274,6 +274,7 @@ async fn pages_follow_start_times_and_walk_equal_times_by_id() {
             .contains("not a cursor of requestLogs"),
         "{forged}"
     );
+    assert_eq!(error_code(&forged), "BAD_USER_INPUT");
 }
 
 #[tokio::test]
