@@ -46,11 +46,12 @@ pub async fn build_state(
     shutdown: CancellationToken,
 ) -> Result<AppState, ConfigError> {
     settings.validate()?;
-    let db = db::connect(&settings).await?;
-    // Before anything writes: a second instance on one SQLite file stops here.
+    // Before the database is even opened: a second instance on one SQLite file stops here
+    // (opening it at the same moment as the first could fail on SQLite's own lock instead).
     let single = crate::cluster::single::sqlite_file(&settings.database_url)
         .map(|file| crate::cluster::single::acquire(&file))
         .transpose()?;
+    let db = db::connect(&settings).await?;
     // Instances starting at once on one PostgreSQL database migrate and seed it in turn, so
     // the second finds the work done instead of failing on what the first just created.
     let turn = db::StartupTurn::take(&db).await?;

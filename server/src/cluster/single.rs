@@ -30,6 +30,11 @@ pub fn acquire(database: &Path) -> Result<SingleInstance, ConfigError> {
     let mut name = database.as_os_str().to_owned();
     name.push(".instance.lock");
     let path = PathBuf::from(name);
+    // Taken before the database is opened, so its folder may not exist yet; a folder that
+    // cannot be made fails below with the lock file's path.
+    if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
+        let _ = std::fs::create_dir_all(folder);
+    }
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
