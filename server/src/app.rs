@@ -51,7 +51,7 @@ pub async fn build_state(
     let single = crate::cluster::single::sqlite_file(&settings.database_url)
         .map(|file| crate::cluster::single::acquire(&file))
         .transpose()?;
-    let db = db::connect(&settings).await?;
+    let db = db::connect(&settings, db::Role::Shared).await?;
     // Instances starting at once on one PostgreSQL database migrate and seed it in turn, so
     // the second finds the work done instead of failing on what the first just created.
     let turn = db::StartupTurn::take(&db).await?;
@@ -150,7 +150,7 @@ pub async fn build_state(
         })
     })?;
     let recorder = Recorder::spawn(
-        db.clone(),
+        db::connect(&settings, db::Role::Writer).await?,
         events.clone(),
         metrics.clone(),
         BatchLimits {

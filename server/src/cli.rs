@@ -17,7 +17,7 @@ use crate::{
 /// `amp-pool migrate`.
 pub async fn migrate(settings: &Settings) -> Result<(), ConfigError> {
     settings.validate()?;
-    let db = db::connect(settings).await?;
+    let db = db::connect(settings, db::Role::Shared).await?;
     db::migrate_in_turn(&db).await?;
     println!("database is up to date");
     Ok(())
@@ -32,7 +32,7 @@ pub fn schema() {
 pub async fn token(settings: &Settings, command: TokenCommand) -> Result<(), ConfigError> {
     let TokenCommand::Create { name } = command;
     settings.validate()?;
-    let db = db::connect(settings).await?;
+    let db = db::connect(settings, db::Role::Shared).await?;
     db::migrate_in_turn(&db).await?;
     let (secret, row) = access_tokens::create(
         &db,
@@ -68,7 +68,7 @@ pub async fn admin(settings: &Settings, command: AdminCommand) -> Result<(), Con
             line.trim_end_matches(['\r', '\n']).to_string()
         }
     };
-    let db = db::connect(settings).await?;
+    let db = db::connect(settings, db::Role::Shared).await?;
     db::migrate_in_turn(&db).await?;
     admins::set_password(&db, &Hasher::default(), &username, &password)
         .await
@@ -82,7 +82,7 @@ pub async fn secrets(settings: &Settings, command: SecretsCommand) -> Result<(),
     let SecretsCommand::Rotate { new_key_file } = command;
     settings.validate()?;
     let new = Vault::new(&master_key::read_file(&new_key_file)?);
-    let db = db::connect(settings).await?;
+    let db = db::connect(settings, db::Role::Shared).await?;
     db::migrate_in_turn(&db).await?;
     let current = vault::unlock(settings, &db).await?;
     if current.key_id() == new.key_id() {
@@ -134,7 +134,7 @@ pub async fn backup(settings: &Settings, path: &Path) -> Result<(), ConfigError>
             path.display()
         )));
     }
-    let db = db::connect(settings).await?;
+    let db = db::connect(settings, db::Role::Shared).await?;
     db.execute_raw(Statement::from_sql_and_values(
         DbBackend::Sqlite,
         "VACUUM INTO ?",

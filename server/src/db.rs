@@ -10,8 +10,23 @@ use sea_orm::{
 
 use crate::config::{ConfigError, Settings, redact_url};
 
-/// Connects to `DATABASE_URL`, creating the SQLite file and its folder when needed.
-pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, ConfigError> {
+/// How long an unused SQLite connection of the shared pool stays open.
+const SQLITE_IDLE_CLOSE: Duration = Duration::from_secs(15);
+
+/// Who a pool of connections serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Queries, jobs and start-up work: up to 8 connections on SQLite, 16 on PostgreSQL.
+    Shared,
+    /// The recorder's writer alone: one connection, kept open. Taking turns on the shared
+    /// connections, its batches found the database changed by another connection each time,
+    /// and SQLite then empties that connection's page cache, so every batch read the log's
+    /// index pages again; each connection also kept its own copy of the writer's statements.
+    Writer,
+}
+
+/// Connects to `DATABASE_URL` for `role`, creating the SQLite file and its folder when needed.
+pub async fn connect(settings: &Settings, role: Role) -> Result<DatabaseConnection, ConfigError> {
     let url = settings.database_url.as_str();
     let is_sqlite = url.starts_with("sqlite:");
     if is_sqlite {
@@ -22,20 +37,38 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, ConfigEr
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(settings.db_echo);
+    match role {
+        Role::Writer => {
+            options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        // Each SQLite connection keeps its page cache and prepared statements in its own
+        // thread's heap; those a burst opened close once idle, so an idle server shrinks.
+        Role::Shared if is_sqlite => {
+            options.max_connections(8).idle_timeout(SQLITE_IDLE_CLOSE);
+        }
+        Role::Shared => {
+            options.max_connections(16);
+        }
+    }
     if is_sqlite {
         // WAL lets readers work while the writer commits; the busy timeout absorbs short
         // writer contention instead of failing with "database is locked".
-        options.max_connections(8).map_sqlx_sqlite_opts(|opts| {
-            opts.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-                // Statement journals (a multi-row insert that may stop half way) in memory
-                // rather than in temporary files: the writer's batches make one each.
-                .pragma("temp_store", "memory")
-        });
-    } else {
-        options.max_connections(16);
+        options
+            // A SQLite connection cannot drop like a network one; no ping before each use.
+            .test_before_acquire(false)
+            .map_sqlx_sqlite_opts(|opts| {
+                opts.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+                    // Statement journals (a multi-row insert that may stop half way) in memory
+                    // rather than in temporary files: the writer's batches make one each.
+                    .pragma("temp_store", "memory")
+            });
     }
     Database::connect(options).await.map_err(|error| {
         ConfigError(format!(

@@ -1,14 +1,15 @@
-//! Argon2 password hashing, bounded: a few hashes at a time, off the async threads, in memory
-//! that is allocated once and reused.
+//! Argon2 password hashing, bounded: a few hashes at a time, off the async threads.
 //!
 //! Each argon2 hash needs 19 MiB. Run freely, a burst of anonymous logins made the server
-//! allocate that per attempt, and glibc kept the freed memory, so the process never shrank
-//! back. Here at most [`CONCURRENT_HASHES`] run at once, each in one of as many reusable
-//! buffers; a few more callers may wait, and anyone past them is told at once that the server
-//! is busy.
+//! allocate that per attempt at once, and glibc kept the freed memory, so the process never
+//! shrank back. Here at most [`CONCURRENT_HASHES`] run at once; a few more callers may wait,
+//! and anyone past them is told at once that the server is busy. Each hash's working memory is
+//! freed when it ends: one that stayed for reuse kept an idle server 19 MiB larger for the sake
+//! of a login now and then, and the allocator (mimalloc) hands a block this size back to the
+//! system.
 
 use std::sync::{
-    Arc, Mutex,
+    Arc,
     atomic::{AtomicU64, Ordering},
 };
 
@@ -36,8 +37,6 @@ pub struct Hasher {
     admitted: Semaphore,
     /// Callers hashing.
     running: Semaphore,
-    /// Reusable argon2 working memory, one buffer per running hash.
-    memory: Arc<Mutex<Vec<Vec<Block>>>>,
     /// Hashes computed so far (checks included); for tests and metrics.
     computed: Arc<AtomicU64>,
 }
@@ -64,7 +63,6 @@ impl Hasher {
         Self {
             admitted: Semaphore::new(concurrent + waiting),
             running: Semaphore::new(concurrent),
-            memory: Arc::default(),
             computed: Arc::default(),
         }
     }
@@ -153,7 +151,7 @@ impl Hasher {
         Ok(stored.is_some() && computed == expected)
     }
 
-    /// Runs `job` on a blocking thread once a slot is free, in reused memory.
+    /// Runs `job` on a blocking thread once a slot is free.
     async fn run(&self, job: Job) -> Result<Vec<u8>, ServiceError> {
         let _admitted = self.admitted.try_acquire().map_err(|_| {
             ServiceError::RateLimited(
@@ -161,12 +159,9 @@ impl Hasher {
             )
         })?;
         let _running = self.running.acquire().await.map_err(internal)?;
-        let memory = self.memory.clone();
         let computed = self.computed.clone();
         tokio::task::spawn_blocking(move || {
-            let mut blocks = take(&memory);
-            let result = compute(&job, &mut blocks);
-            give_back(&memory, blocks);
+            let result = compute(&job);
             computed.fetch_add(1, Ordering::Relaxed);
             result
         })
@@ -175,11 +170,8 @@ impl Hasher {
     }
 }
 
-fn compute(job: &Job, blocks: &mut Vec<Block>) -> Result<Vec<u8>, ServiceError> {
-    let needed = job.params.block_count();
-    if blocks.len() != needed {
-        blocks.resize(needed, Block::new());
-    }
+fn compute(job: &Job) -> Result<Vec<u8>, ServiceError> {
+    let mut blocks = vec![Block::new(); job.params.block_count()];
     let mut params = job.params.clone();
     // Params from a stored hash carry no output length; the stored output decides it.
     let mut builder = argon2::ParamsBuilder::new();
@@ -199,23 +191,6 @@ fn compute(job: &Job, blocks: &mut Vec<Block>) -> Result<Vec<u8>, ServiceError> 
         )
         .map_err(internal)?;
     Ok(output)
-}
-
-/// A working buffer from the pool, or a new empty one (sized by [`compute`]).
-fn take(memory: &Mutex<Vec<Vec<Block>>>) -> Vec<Block> {
-    memory
-        .lock()
-        .ok()
-        .and_then(|mut pool| pool.pop())
-        .unwrap_or_default()
-}
-
-fn give_back(memory: &Mutex<Vec<Vec<Block>>>, blocks: Vec<Block>) {
-    if let Ok(mut pool) = memory.lock()
-        && pool.len() < CONCURRENT_HASHES
-    {
-        pool.push(blocks);
-    }
 }
 
 fn internal(error: impl std::fmt::Display) -> ServiceError {
