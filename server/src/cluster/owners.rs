@@ -5,14 +5,13 @@
 //! in the log, then waits a moment for the entry. Only requests that name a response unknown
 //! here pay for this; on SQLite there is no other instance and nothing is looked up.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::{pool::Owner, state::AppState};
 
 /// How long a follow-up waits for another instance's entry, when the log does not have it
 /// yet either: a few of that instance's batches.
 const PEER_PATIENCE: Duration = Duration::from_millis(250);
-const POLL_EVERY: Duration = Duration::from_millis(5);
 
 /// The owner of response `id`: remembered here, or (with other instances) found in the log or
 /// learnt from them shortly. `None` when no instance made it, as far as can be told.
@@ -29,12 +28,5 @@ pub async fn response_owner(state: &AppState, id: &str) -> Option<Owner> {
         Ok(None) => {}
         Err(error) => tracing::warn!(error = %error, "cannot look a response's key up in the log"),
     }
-    let start = Instant::now();
-    while start.elapsed() < PEER_PATIENCE {
-        tokio::time::sleep(POLL_EVERY).await;
-        if let Some(owner) = affinity.response_owner(id) {
-            return Some(owner);
-        }
-    }
-    None
+    affinity.await_response(id, PEER_PATIENCE).await
 }

@@ -7,12 +7,15 @@
 //! entry made here is also handed to the cluster ([`Affinity::share_with`]), which passes it
 //! on to the others with the request events; alone (SQLite) nothing is shared.
 
-use std::sync::{Arc, OnceLock};
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use quick_cache::sync::Cache;
 use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, prelude::*};
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use crate::{entity::api_request_log, error::ServiceError};
 
@@ -62,6 +65,8 @@ pub struct Affinity {
     responses: Cache<Arc<str>, Owner>,
     /// Where new entries go for the other instances; unset when there are none.
     peers: OnceLock<mpsc::Sender<Learnt>>,
+    /// Woken when another instance's response owner arrives.
+    arrived: Notify,
 }
 
 impl Default for Affinity {
@@ -77,6 +82,7 @@ impl Affinity {
             sessions: Cache::new(sessions.max(1)),
             responses: Cache::new(responses.max(1)),
             peers: OnceLock::new(),
+            arrived: Notify::new(),
         }
     }
 
@@ -101,14 +107,17 @@ impl Affinity {
                 key_id,
                 token_id,
                 model,
-            } => self.responses.insert(
-                id,
-                Owner {
-                    key_id,
-                    token_id,
-                    model,
-                },
-            ),
+            } => {
+                self.responses.insert(
+                    id,
+                    Owner {
+                        key_id,
+                        token_id,
+                        model,
+                    },
+                );
+                self.arrived.notify_waiters();
+            }
             Learnt::Session {
                 session,
                 key_id,
@@ -162,6 +171,24 @@ impl Affinity {
     /// The key that created response `id`, if the pool made it and still remembers it.
     pub fn response_owner(&self, id: &str) -> Option<Owner> {
         self.responses.get(id)
+    }
+
+    /// The owner of response `id` once another instance's entry for it arrives, waiting at most
+    /// `patience`.
+    pub async fn await_response(&self, id: &str, patience: Duration) -> Option<Owner> {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            let arrived = self.arrived.notified();
+            tokio::pin!(arrived);
+            // Registered before looking, so an entry learnt in between still wakes this.
+            arrived.as_mut().enable();
+            if let Some(owner) = self.response_owner(id) {
+                return Some(owner);
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return None;
+            }
+        }
     }
 
     /// The owner of response `id` from the log, remembered when found: for a follow-up of a
@@ -292,5 +319,37 @@ mod tests {
         assert_eq!(there.sticky_key(session, 999), Some(3));
         here.learn(shared[1].clone());
         assert!(rx.try_recv().is_err(), "a learnt entry is not shared again");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_follow_up_waits_for_the_owner_to_arrive_and_no_longer() {
+        let affinity = Arc::new(Affinity::new(10, 10));
+        let learner = affinity.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            learner.learn(Learnt::Response {
+                id: Arc::from("resp_late"),
+                key_id: 1,
+                token_id: Some(2),
+                model: Arc::from("gpt-4o"),
+            });
+        });
+        let begun = tokio::time::Instant::now();
+        let found = affinity
+            .await_response("resp_late", Duration::from_millis(250))
+            .await;
+        assert_eq!(found, Some(owner()));
+        assert_eq!(
+            begun.elapsed(),
+            Duration::from_millis(40),
+            "woken on arrival"
+        );
+
+        let begun = tokio::time::Instant::now();
+        let missing = affinity
+            .await_response("resp_never", Duration::from_millis(250))
+            .await;
+        assert_eq!(missing, None);
+        assert_eq!(begun.elapsed(), Duration::from_millis(250));
     }
 }

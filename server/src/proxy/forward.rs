@@ -283,17 +283,16 @@ async fn attempts(
 ) -> Response {
     let format = context.endpoint.format();
     let tuning = &context.live.proxy;
-    if let Some(id) = &request.previous_response_id
-        && is_response_id(id)
-    {
-        // Fills the table when another instance made the response; the plan reads it there.
-        crate::cluster::response_owner(state, id).await;
-    }
+    let owner = match &request.previous_response_id {
+        Some(id) if is_response_id(id) => crate::cluster::response_owner(state, id).await,
+        _ => None,
+    };
     let snapshot = state.pool.snapshot();
     let route = match Route::plan(
         &state.pool,
         &snapshot,
         request,
+        owner.as_ref(),
         context.token.id,
         tuning.session_ttl_secs,
         Utc::now().timestamp_millis(),

@@ -45,24 +45,23 @@ pub enum Route {
 }
 
 impl Route {
-    /// The route for `request`. A follow-up of a response whose key is gone or disabled is a
-    /// 404 that says so (another key cannot see that response); one whose key is cooling down
+    /// The route for `request`; `previous_owner` is the owner of its `previous_response_id`,
+    /// when known. A follow-up of a response whose key is gone or disabled is a 404 that says so (another key cannot see that response); one whose key is cooling down
     /// is a 503 to retry later.
     pub fn plan(
         pool: &KeyPool,
         snapshot: &Snapshot,
         request: &ClientRequest,
+        previous_owner: Option<&Owner>,
         token_id: i32,
         session_ttl_secs: u64,
         now_ms: i64,
     ) -> Result<Route, ProxyError> {
-        if let Some(id) = &request.previous_response_id
-            && let Some(owner) = pool.affinity().response_owner(id)
-        {
+        if let (Some(id), Some(owner)) = (&request.previous_response_id, previous_owner) {
             let key = owner_key(
                 snapshot,
                 id,
-                &owner,
+                owner,
                 token_id,
                 "previous_response_id",
                 now_ms,
