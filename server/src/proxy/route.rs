@@ -46,8 +46,9 @@ pub enum Route {
 
 impl Route {
     /// The route for `request`; `previous_owner` is the owner of its `previous_response_id`,
-    /// when known. A follow-up of a response whose key is gone or disabled is a 404 that says so (another key cannot see that response); one whose key is cooling down
-    /// is a 503 to retry later.
+    /// when known. A follow-up of a response whose key is gone or disabled is a 404 that says
+    /// so (another key cannot see that response); one whose key is cooling down is a 503 to
+    /// retry later.
     pub fn plan(
         pool: &KeyPool,
         snapshot: &Snapshot,
