@@ -235,8 +235,15 @@ export async function logIn(page) {
 
 /** Saves a full-page screenshot as `target/e2e-screenshots/<name>.png`. */
 export async function screenshot(page, name) {
+  // The picture shows the page as an admin reads it, not half loaded: no skeleton or spinner.
+  await page
+    .waitForFunction(() => !document.querySelector('.ant-skeleton, .ant-spin-spinning'), null, { timeout: 10_000 })
+    .catch(() => {
+      throw new Error(`screenshot ${name}: the page was still loading after 10 s`);
+    });
   await mkdir(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  // Transitions still under way (a dialog fading in) are finished first.
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
 }
 
 /** Sends one chat completion through the pool with a client token, as an SDK would. */
